@@ -1,0 +1,456 @@
+/* engine.cc — versions, the group-commit pipeline, watches and the open-store registry.
+ *
+ * Versions advance with the wall clock (one million per second, like FDB) and never go
+ * backwards. A read version never reaches into a batch still being made durable, so a
+ * transaction cannot see a commit that was not yet acknowledged, and every read version
+ * handed out after an acknowledgement sees it.
+ *
+ * The pipeline runs on the network thread: take every queued commit, resolve each one in
+ * order (conflicts against the ConflictMap, which includes earlier commits of the same
+ * batch), append all their records to the log with one write and one sync, apply them to
+ * the store, then complete their futures. */
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "errors.h"
+#include "network.h"
+
+namespace found {
+
+namespace {
+
+std::mutex g_registry_mutex;
+std::map<std::string, Engine*>& registry() {
+    static auto* engines = new std::map<std::string, Engine*>();
+    return *engines;
+}
+
+/* Microseconds since 2024-01-01 UTC: versions that grow like FDB's and agree across
+ * processes sharing a directory. */
+const int64_t kEpochMicros = 1704067200LL * 1000000LL;
+
+std::string big_endian_stamp(Version version, uint16_t order) {
+    std::string stamp(10, '\0');
+    for (int i = 0; i < 8; i++) stamp[i] = (char)((uint64_t)version >> (56 - 8 * i));
+    stamp[8] = (char)(order >> 8);
+    stamp[9] = (char)(order & 0xff);
+    return stamp;
+}
+
+int64_t env_int(const char* name, int64_t fallback) {
+    const char* text = getenv(name);
+    if (!text || !*text) return fallback;
+    return strtoll(text, nullptr, 10);
+}
+
+Knobs load_knobs() {
+    Knobs k;
+    k.mvcc_window_versions = env_int("FOUND_MVCC_WINDOW_VERSIONS", k.mvcc_window_versions);
+    k.future_version_wait_ms = env_int("FOUND_FUTURE_VERSION_WAIT_MS", k.future_version_wait_ms);
+    k.sync = env_int("FOUND_SYNC", 1) != 0;
+    if (const char* p = getenv("FOUND_FAULT_PROBABILITY")) k.fault_probability = strtod(p, nullptr);
+    k.fault_seed = (uint64_t)env_int("FOUND_FAULT_SEED", 0);
+    return k;
+}
+
+}  // namespace
+
+Knobs& knobs() {
+    static Knobs* instance = new Knobs(load_knobs());
+    return *instance;
+}
+
+/* ------------------------------------------------------------------------------------
+ * Opening and closing
+ * ---------------------------------------------------------------------------------- */
+
+int Engine::open(const std::string& location, Engine** out, std::string* message) {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    const bool fresh_memory = location == "memory" || location == "unavailable";
+    if (!fresh_memory) {
+        auto it = registry().find(location);
+        if (it != registry().end()) {
+            it->second->retain();
+            *out = it->second;
+            return 0;
+        }
+    }
+    Engine* engine = new Engine();
+    engine->location_ = location;
+    engine->memory_ = location.compare(0, 6, "memory") == 0 || location == "unavailable";
+    engine->unavailable_ = location == "unavailable";
+    engine->directory_ = engine->memory_ ? std::string() : location;
+    engine->fault_random_.seed(knobs().fault_seed);
+    int rc = engine->load(message);
+    if (rc) {
+        delete engine;
+        return rc;
+    }
+    if (!fresh_memory) registry()[location] = engine;
+    *out = engine;
+    return 0;
+}
+
+/* Takes the directory lock, replays the log, and seeds a new store. */
+int Engine::load(std::string* message) {
+    if (!memory_) {
+        const std::string lock_path = directory_ + "/LOCK";
+        lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (lock_fd_ < 0) {
+            *message = "cannot create " + lock_path + ": " + strerror(errno);
+            return kFileNotWritable;
+        }
+        if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+            char holder[64] = {0};
+            ssize_t n = pread(lock_fd_, holder, sizeof(holder) - 1, 0);
+            std::string who = n > 0 ? std::string(holder, (size_t)n) : std::string("another process");
+            while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+            *message = "data directory " + directory_ + " is in use by " + who +
+                       " (one process per data directory in this version)";
+            close(lock_fd_);
+            lock_fd_ = -1;
+            return kDatabaseLocked;
+        }
+        std::string holder = "process " + std::to_string(getpid()) + "\n";
+        if (ftruncate(lock_fd_, 0) != 0 ||
+            pwrite(lock_fd_, holder.data(), holder.size(), 0) != (ssize_t)holder.size()) {
+            *message = "cannot write " + lock_path;
+            return kFileNotWritable;
+        }
+        rc_replayed_ = 0;
+        int rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
+            apply(commit, commit.version);
+            if (commit.version > last_version_) last_version_ = commit.version;
+            rc_replayed_++;
+        }, message);
+        if (rc) return rc;
+    }
+    if (store_.get("\xff/coordinators", INT64_MAX) == nullptr) {
+        LoggedCommit seed;
+        seed.version = std::max<Version>(clock_version(), last_version_ + 1);
+        seed.mutations.push_back({LoggedMutation::kSet, "\xff/coordinators",
+                                  "found:" + location_ + "@127.0.0.1:4500"});
+        if (!memory_) {
+            std::string record;
+            Wal::encode(seed, &record);
+            if (wal_.append(record) != 0 || wal_.sync() != 0) {
+                *message = "cannot write the log in " + directory_;
+                return kFileNotWritable;
+            }
+        }
+        apply(seed, seed.version);
+        last_version_ = seed.version;
+    }
+    return 0;
+}
+
+void Engine::retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
+
+void Engine::release() {
+    {
+        std::lock_guard<std::mutex> lock(g_registry_mutex);
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+        auto it = registry().find(location_);
+        if (it != registry().end() && it->second == this) registry().erase(it);
+    }
+    std::vector<Future*> orphans;
+    {
+        std::lock_guard<std::mutex> lock(watch_mutex_);
+        for (auto& [key, watch] : watches_) orphans.push_back(watch.second);
+        watches_.clear();
+    }
+    for (Future* f : orphans) {
+        f->fail(kOperationCancelled);
+        f->release();
+    }
+    if (lock_fd_ >= 0) close(lock_fd_); /* closing drops the flock */
+    delete this;
+}
+
+/* ------------------------------------------------------------------------------------
+ * Versions
+ * ---------------------------------------------------------------------------------- */
+
+Version Engine::clock_version() const {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - kEpochMicros;
+}
+
+Version Engine::read_version() {
+    std::lock_guard<std::mutex> lock(version_mutex_);
+    if (in_flight_from_) return in_flight_from_ - 1;
+    last_version_ = std::max(last_version_, clock_version());
+    return last_version_;
+}
+
+Version Engine::current_version() {
+    std::lock_guard<std::mutex> lock(version_mutex_);
+    return std::max(last_version_, clock_version());
+}
+
+int Engine::check_read_version(Version version) {
+    std::lock_guard<std::mutex> lock(version_mutex_);
+    const Version now = std::max(last_version_, clock_version());
+    if (version < now - knobs().mvcc_window_versions) return kTransactionTooOld;
+    if (in_flight_from_ && version >= in_flight_from_) return -1;
+    if (version > now) return -1;
+    /* Reads at `version` are now possible: later commits must get a higher version. */
+    if (version > last_version_) last_version_ = version;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------
+ * Commits
+ * ---------------------------------------------------------------------------------- */
+
+void Engine::submit(std::unique_ptr<CommitRequest> request) {
+    bool schedule = false;
+    {
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        queue_.push_back(std::move(request));
+        if (!processing_scheduled_) processing_scheduled_ = schedule = true;
+    }
+    if (schedule) {
+        retain();
+        Network::instance().post([this] {
+            process_commits();
+            release();
+        });
+    }
+}
+
+int Engine::injected_fault() {
+    const double p = knobs().fault_probability;
+    if (p <= 0) return 0;
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    if (unit(fault_random_) >= p) return 0;
+    static const int kFaults[] = {kNotCommitted, kCommitUnknownResult, kTransactionTooOld};
+    return kFaults[fault_random_() % 3];
+}
+
+void Engine::process_commits() {
+    std::vector<std::unique_ptr<CommitRequest>> batch;
+    {
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        batch.swap(queue_);
+        processing_scheduled_ = false;
+    }
+    if (batch.empty()) return;
+
+    struct Outcome {
+        int error = 0;
+        Version version = 0;
+        std::string versionstamp;
+    };
+    std::vector<Outcome> outcomes(batch.size());
+    std::vector<LoggedCommit> accepted;
+    std::string records;
+    /* The latest value of keys written earlier in this batch (atomic ops read them). */
+    std::map<std::string, std::optional<std::string>> overlay;
+    std::vector<KeyRange> batch_clears;
+    auto latest = [&](const std::string& key) -> std::optional<std::string> {
+        auto it = overlay.find(key);
+        if (it != overlay.end()) return it->second;
+        for (const KeyRange& r : batch_clears)
+            if (key >= r.begin && key < r.end) return std::nullopt;
+        const std::string* v = store_.get(key, INT64_MAX); /* only this thread writes */
+        return v ? std::optional<std::string>(*v) : std::nullopt;
+    };
+    const int64_t window = knobs().mvcc_window_versions;
+
+    for (size_t i = 0; i < batch.size(); i++) {
+        CommitRequest& request = *batch[i];
+        int error = injected_fault();
+        bool commit_anyway = false;
+        if (error == kCommitUnknownResult) {
+            commit_anyway = (fault_random_() & 1) != 0; /* it may or may not have committed */
+            if (commit_anyway) error = 0;
+        }
+        if (!error && !request.read_ranges.empty()) {
+            if (request.read_version < current_version() - window) error = kTransactionTooOld;
+            for (const KeyRange& r : request.read_ranges) {
+                if (error) break;
+                if (conflicts_.last_write(r.begin, r.end) > request.read_version) error = kNotCommitted;
+            }
+        }
+        if (error) {
+            outcomes[i].error = error;
+            continue;
+        }
+        Version version;
+        {
+            std::lock_guard<std::mutex> lock(version_mutex_);
+            version = std::max(last_version_ + 1, clock_version());
+            last_version_ = version;
+            if (!in_flight_from_) in_flight_from_ = version;
+        }
+        const std::string stamp = big_endian_stamp(version, 0);
+        LoggedCommit logged;
+        logged.version = version;
+        for (const Mutation& m : request.mutations) {
+            switch (m.kind) {
+                case Mutation::kSet:
+                    overlay[m.key] = m.param;
+                    logged.mutations.push_back({LoggedMutation::kSet, m.key, m.param});
+                    break;
+                case Mutation::kClear:
+                    overlay[m.key] = std::nullopt;
+                    logged.mutations.push_back({LoggedMutation::kClear, m.key, std::string()});
+                    break;
+                case Mutation::kClearRange:
+                    overlay.erase(overlay.lower_bound(m.key), overlay.lower_bound(m.param));
+                    batch_clears.push_back({m.key, m.param});
+                    logged.mutations.push_back({LoggedMutation::kClearRange, m.key, m.param});
+                    break;
+                case Mutation::kAtomic: {
+                    if (m.op == kOpSetVersionstampedKey) {
+                        uint32_t offset;
+                        memcpy(&offset, m.key.data() + m.key.size() - 4, 4);
+                        std::string key = m.key.substr(0, m.key.size() - 4);
+                        memcpy(&key[offset], stamp.data(), 10);
+                        overlay[key] = m.param;
+                        logged.mutations.push_back({LoggedMutation::kSet, key, m.param});
+                    } else if (m.op == kOpSetVersionstampedValue) {
+                        uint32_t offset;
+                        memcpy(&offset, m.param.data() + m.param.size() - 4, 4);
+                        std::string value = m.param.substr(0, m.param.size() - 4);
+                        memcpy(&value[offset], stamp.data(), 10);
+                        overlay[m.key] = value;
+                        logged.mutations.push_back({LoggedMutation::kSet, m.key, value});
+                    } else {
+                        std::optional<std::string> value =
+                            apply_atomic(m.op, latest(m.key), m.param, request.api_version);
+                        overlay[m.key] = value;
+                        if (value) logged.mutations.push_back({LoggedMutation::kSet, m.key, *value});
+                        else logged.mutations.push_back({LoggedMutation::kClear, m.key, std::string()});
+                    }
+                    break;
+                }
+            }
+        }
+        for (const KeyRange& r : request.write_ranges) conflicts_.record_write(r.begin, r.end, version);
+        if (!memory_) Wal::encode(logged, &records);
+        outcomes[i].version = version;
+        outcomes[i].versionstamp = stamp;
+        if (commit_anyway) outcomes[i].error = kCommitUnknownResult;
+        accepted.push_back(std::move(logged));
+    }
+
+    if (!accepted.empty()) {
+        int io_error = 0;
+        if (!memory_) {
+            io_error = wal_.append(records);
+            if (!io_error && knobs().sync) io_error = wal_.sync();
+        }
+        if (io_error) {
+            for (Outcome& o : outcomes)
+                if (!o.error && o.version) o.error = kCommitUnknownResult;
+        } else {
+            const Version oldest = current_version() - window;
+            std::unique_lock<std::shared_mutex> data(data_mutex_);
+            for (const LoggedCommit& commit : accepted) apply(commit, oldest);
+        }
+        {
+            std::lock_guard<std::mutex> lock(version_mutex_);
+            in_flight_from_ = 0;
+        }
+        if (conflicts_.size() > 4096 && conflicts_.size() > 2 * conflicts_size_after_forget_) {
+            conflicts_.forget_before(current_version() - window);
+            conflicts_size_after_forget_ = conflicts_.size();
+        }
+    }
+    for (size_t i = 0; i < batch.size(); i++)
+        batch[i]->done(outcomes[i].error, outcomes[i].version, outcomes[i].versionstamp);
+    if (!accepted.empty()) fire_watches(accepted);
+}
+
+void Engine::apply(const LoggedCommit& commit, Version oldest) {
+    for (const LoggedMutation& m : commit.mutations) {
+        switch (m.type) {
+            case LoggedMutation::kSet: store_.put(m.key, &m.param, commit.version, oldest); break;
+            case LoggedMutation::kClear: store_.put(m.key, nullptr, commit.version, oldest); break;
+            case LoggedMutation::kClearRange:
+                store_.clear_range(m.key, m.param, commit.version, oldest);
+                break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------
+ * Watches
+ * ---------------------------------------------------------------------------------- */
+
+void Engine::add_watch(const std::string& key, std::optional<std::string> initial, Future* future) {
+    bool fire_now = false;
+    {
+        std::lock_guard<std::mutex> lock(watch_mutex_);
+        std::shared_lock<std::shared_mutex> data(data_mutex_);
+        const std::string* current = store_.get(key, INT64_MAX);
+        const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
+        if (!same) {
+            fire_now = true;
+        } else {
+            /* Drop entries whose futures were cancelled or destroyed meanwhile. */
+            if (watches_.size() >= 64 && watches_.size() >= 2 * watches_size_after_sweep_) {
+                for (auto it = watches_.begin(); it != watches_.end();) {
+                    if (it->second.second->is_ready()) {
+                        it->second.second->release();
+                        it = watches_.erase(it);
+                    } else {
+                        ++it;
+                    }
+                }
+                watches_size_after_sweep_ = watches_.size();
+            }
+            watches_.emplace(key, std::make_pair(std::move(initial), future));
+        }
+    }
+    if (fire_now) {
+        future->succeed();
+        future->release();
+    }
+}
+
+void Engine::fire_watches(const std::vector<LoggedCommit>& commits) {
+    std::vector<Future*> fired;
+    {
+        std::lock_guard<std::mutex> lock(watch_mutex_);
+        if (watches_.empty()) return;
+        auto check = [&](std::multimap<std::string, std::pair<std::optional<std::string>, Future*>>::iterator it) {
+            const std::string* current = store_.get(it->first, INT64_MAX);
+            const std::optional<std::string>& initial = it->second.first;
+            const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
+            if (same && !it->second.second->is_ready()) return std::next(it);
+            fired.push_back(it->second.second);
+            return watches_.erase(it);
+        };
+        for (const LoggedCommit& commit : commits) {
+            for (const LoggedMutation& m : commit.mutations) {
+                if (m.type == LoggedMutation::kClearRange) {
+                    for (auto it = watches_.lower_bound(m.key); it != watches_.end() && it->first < m.param;)
+                        it = check(it);
+                } else {
+                    auto range = watches_.equal_range(m.key);
+                    for (auto it = range.first; it != range.second;) it = check(it);
+                }
+            }
+        }
+    }
+    for (Future* f : fired) {
+        f->succeed();
+        f->release();
+    }
+}
+
+}  // namespace found

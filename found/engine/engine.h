@@ -1,0 +1,140 @@
+/* engine.h — one store instance: the MVCC map, its version clock, the resolver, the log
+ * and the watches. Every FDBDatabase handle naming the same data directory (or the same
+ * found:memory:NAME) shares one Engine; it closes with the last handle. Commits are
+ * resolved, logged, synced and applied in batches on the network thread (group commit). */
+#ifndef FOUND_ENGINE_H
+#define FOUND_ENGINE_H
+
+#include <stdint.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "conflicts.h"
+#include "future.h"
+#include "store.h"
+#include "wal.h"
+
+namespace found {
+
+struct KeyRange {
+    std::string begin;
+    std::string end;
+};
+
+/* A mutation as the client issued it; atomic ops are resolved against the latest state
+ * at commit time. */
+struct Mutation {
+    enum Kind : uint8_t { kSet, kClear, kClearRange, kAtomic };
+    Kind kind;
+    int op = 0; /* atomic op code for kAtomic */
+    std::string key;
+    std::string param; /* value, end key or atomic operand */
+};
+
+struct CommitRequest {
+    Version read_version = 0;
+    int api_version = 0;
+    std::vector<KeyRange> read_ranges;
+    std::vector<KeyRange> write_ranges;
+    std::vector<Mutation> mutations;
+    /* Runs on the network thread once the outcome is known (error 0 = durable). */
+    std::function<void(int error, Version commit_version, const std::string& versionstamp)> done;
+};
+
+struct Knobs {
+    int64_t mvcc_window_versions = 5000000;
+    int64_t future_version_wait_ms = 1000;
+    bool sync = true;
+    /* Fault injection: fraction of commits failed with a retryable error, and its seed. */
+    double fault_probability = 0.0;
+    uint64_t fault_seed = 0;
+};
+
+/* Process-wide knobs, set by the knob network option or FOUND_* environment variables. */
+Knobs& knobs();
+
+class Engine {
+public:
+    /* Opens or shares the engine for `location`: a data directory, "memory" (fresh),
+     * "memory:NAME" (shared by name) or "unavailable". Returns 0 or an FDB error, with a
+     * reason in `message`. */
+    static int open(const std::string& location, Engine** out, std::string* message);
+    void retain();
+    void release();
+
+    /* --- versions --- */
+    /* A read version that sees every acknowledged commit (never blocks). */
+    Version read_version();
+    /* 0 when reads at `version` may proceed now, 1007 when too old, or -1 when they must
+     * wait (a future version, or a commit at that version still in flight). */
+    int check_read_version(Version version);
+    /* The newest version the clock or a commit has reached. */
+    Version current_version();
+
+    /* --- reads: hold data_mutex() shared while using store() --- */
+    std::shared_mutex& data_mutex() { return data_mutex_; }
+    const Store& store() const { return store_; }
+
+    /* --- commits --- */
+    void submit(std::unique_ptr<CommitRequest> request);
+
+    /* --- watches --- */
+    /* Fires `future` once the committed value of `key` differs from `initial`. */
+    void add_watch(const std::string& key, std::optional<std::string> initial, Future* future);
+
+    bool unavailable() const { return unavailable_; }
+    bool in_memory() const { return memory_; }
+    const std::string& location() const { return location_; }
+    int64_t wal_bytes() const { return wal_.size(); }
+
+private:
+    Engine() = default;
+    int load(std::string* message);
+    void process_commits();
+    void apply(const LoggedCommit& commit, Version oldest);
+    void fire_watches(const std::vector<LoggedCommit>& commits);
+    int injected_fault();
+    Version clock_version() const;
+
+    std::string location_;
+    std::string directory_;
+    bool memory_ = false;
+    bool unavailable_ = false;
+    int lock_fd_ = -1;
+    std::atomic<int> refs_{1};
+
+    std::shared_mutex data_mutex_;
+    Store store_;
+
+    std::mutex version_mutex_;
+    Version last_version_ = 0;    /* highest version handed out or committed */
+    Version in_flight_from_ = 0;  /* lowest commit version of the batch being made durable */
+
+    /* The commit pipeline (network thread only, except the queue). */
+    std::mutex queue_mutex_;
+    std::vector<std::unique_ptr<CommitRequest>> queue_;
+    bool processing_scheduled_ = false;
+    ConflictMap conflicts_;
+    Wal wal_;
+    std::mt19937_64 fault_random_;
+
+    size_t conflicts_size_after_forget_ = 0;
+    int64_t rc_replayed_ = 0;
+
+    std::mutex watch_mutex_;
+    size_t watches_size_after_sweep_ = 0;
+    std::multimap<std::string, std::pair<std::optional<std::string>, Future*>> watches_;
+};
+
+}  // namespace found
+
+#endif

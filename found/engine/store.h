@@ -1,0 +1,72 @@
+/* store.h — the MVCC ordered map: every key keeps the versions of its value that a
+ * transaction inside the MVCC window may still read. Not thread-safe by itself: the
+ * engine guards it with a shared mutex (readers shared, the commit apply exclusive). */
+#ifndef FOUND_STORE_H
+#define FOUND_STORE_H
+
+#include <stdint.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace found {
+
+using Version = int64_t;
+
+struct VersionedValue {
+    Version version;
+    bool present;
+    std::string value;
+};
+
+class Store {
+public:
+    using Map = std::map<std::string, std::vector<VersionedValue>, std::less<>>;
+    using Iterator = Map::const_iterator;
+
+    /* The value of `key` visible at `read_version`; nullptr when absent. */
+    const std::string* get(const std::string& key, Version read_version) const;
+
+    /* First key >= `key` (> when `inclusive` is false) present at `read_version`, or end(). */
+    Iterator next_present(const std::string& key, bool inclusive, Version read_version) const;
+    /* Last key <= `key` (< when `inclusive` is false) present at `read_version`, or end(). */
+    Iterator prev_present(const std::string& key, bool inclusive, Version read_version) const;
+    /* The value of the entry `it` at `read_version` (nullptr when absent). */
+    static const std::string* value_at(Iterator it, Version read_version);
+
+    Iterator end() const { return map_.end(); }
+
+    /* Writes `value` (nullptr = clear) at `version`; drops versions older than `oldest`
+     * that no reader can see any more. */
+    void put(const std::string& key, const std::string* value, Version version, Version oldest);
+    /* Clears every key in [begin, end) at `version`. */
+    void clear_range(const std::string& begin, const std::string& end, Version version,
+                     Version oldest);
+
+    /* Number of keys present at the latest version, and their key+value bytes. */
+    size_t live_keys() const { return live_keys_; }
+    size_t live_bytes() const { return live_bytes_; }
+
+    /* Visits every key present at the latest version, in order. */
+    template <class F>
+    void for_each_latest(F&& visit) const {
+        for (const auto& [key, versions] : map_)
+            if (!versions.empty() && versions.back().present) visit(key, versions.back().value);
+    }
+
+    /* Sum of key+value bytes present at `read_version` in [begin, end). */
+    int64_t range_bytes(const std::string& begin, const std::string& end,
+                        Version read_version) const;
+
+private:
+    void prune(Map::iterator it, Version oldest);
+
+    Map map_;
+    size_t live_keys_ = 0;
+    size_t live_bytes_ = 0;
+};
+
+}  // namespace found
+
+#endif

@@ -1,0 +1,213 @@
+/* wal.cc — log file format (version 1):
+ *   header  : "FOUNDWAL" | u32 format version | u32 reserved          (16 bytes)
+ *   record  : u32 payload length | u32 CRC-32C(payload) | payload
+ *   payload : u64 commit version | u32 count | count × (u8 type | u32 key length | key |
+ *             u32 param length | param)
+ * All integers little-endian. Replay stops at the first record that is incomplete or
+ * fails its checksum when nothing valid follows it (a torn tail); anything else bad is
+ * corruption, reported and never skipped. */
+#include "wal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "errors.h"
+
+namespace found {
+
+namespace {
+
+const char kMagic[8] = {'F', 'O', 'U', 'N', 'D', 'W', 'A', 'L'};
+const uint32_t kFormatVersion = 1;
+const size_t kHeaderSize = 16;
+const size_t kRecordHeaderSize = 8;
+
+void put_u32(std::string* out, uint32_t v) {
+    char b[4];
+    memcpy(b, &v, 4);
+    out->append(b, 4);
+}
+
+void put_u64(std::string* out, uint64_t v) {
+    char b[8];
+    memcpy(b, &v, 8);
+    out->append(b, 8);
+}
+
+uint32_t get_u32(const char* p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Decodes a payload; false when its structure is inconsistent. */
+bool decode(const char* p, size_t n, LoggedCommit* commit) {
+    if (n < 12) return false;
+    uint64_t version;
+    memcpy(&version, p, 8);
+    commit->version = (int64_t)version;
+    uint32_t count = get_u32(p + 8);
+    size_t at = 12;
+    commit->mutations.clear();
+    commit->mutations.reserve(count);
+    for (uint32_t i = 0; i < count; i++) {
+        if (at + 5 > n) return false;
+        uint8_t type = (uint8_t)p[at];
+        if (type > LoggedMutation::kClearRange) return false;
+        uint32_t key_length = get_u32(p + at + 1);
+        at += 5;
+        if (key_length > n - at) return false;
+        std::string key(p + at, key_length);
+        at += key_length;
+        if (at + 4 > n) return false;
+        uint32_t param_length = get_u32(p + at);
+        at += 4;
+        if (param_length > n - at) return false;
+        std::string param(p + at, param_length);
+        at += param_length;
+        commit->mutations.push_back({(LoggedMutation::Type)type, std::move(key), std::move(param)});
+    }
+    return at == n;
+}
+
+int sync_directory(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return kIoError;
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? 0 : kIoError;
+}
+
+bool read_all(int fd, std::string* out) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return false;
+    out->resize((size_t)st.st_size);
+    size_t done = 0;
+    while (done < out->size()) {
+        ssize_t n = pread(fd, &(*out)[done], out->size() - done, (off_t)done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += (size_t)n;
+    }
+    return true;
+}
+
+}  // namespace
+
+Wal::~Wal() {
+    if (fd_ >= 0) close(fd_);
+}
+
+void Wal::encode(const LoggedCommit& commit, std::string* out) {
+    size_t start = out->size();
+    out->append(kRecordHeaderSize, '\0');
+    put_u64(out, (uint64_t)commit.version);
+    put_u32(out, (uint32_t)commit.mutations.size());
+    for (const LoggedMutation& m : commit.mutations) {
+        out->push_back((char)m.type);
+        put_u32(out, (uint32_t)m.key.size());
+        out->append(m.key);
+        put_u32(out, (uint32_t)m.param.size());
+        out->append(m.param);
+    }
+    const size_t payload_length = out->size() - start - kRecordHeaderSize;
+    const uint32_t crc = crc32c(0, out->data() + start + kRecordHeaderSize, payload_length);
+    uint32_t length32 = (uint32_t)payload_length;
+    memcpy(&(*out)[start], &length32, 4);
+    memcpy(&(*out)[start + 4], &crc, 4);
+}
+
+int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>& replay,
+              std::string* message) {
+    const std::string path = dir + "/wal.log";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *message = "cannot open " + path + ": " + strerror(errno);
+        return errno == EACCES || errno == EROFS ? kFileNotWritable : kIoError;
+    }
+    std::string contents;
+    if (!read_all(fd, &contents)) {
+        close(fd);
+        *message = "cannot read " + path;
+        return kIoError;
+    }
+    if (contents.empty()) {
+        std::string header(kMagic, 8);
+        put_u32(&header, kFormatVersion);
+        put_u32(&header, 0);
+        if (pwrite(fd, header.data(), header.size(), 0) != (ssize_t)header.size() ||
+            fdatasync(fd) != 0 || sync_directory(dir) != 0) {
+            close(fd);
+            *message = "cannot write " + path;
+            return kFileNotWritable;
+        }
+        contents = header;
+    }
+    if (contents.size() < kHeaderSize || memcmp(contents.data(), kMagic, 8) != 0) {
+        close(fd);
+        *message = path + " is not a found database log (bad header)";
+        return kFileCorrupt;
+    }
+    const uint32_t format = get_u32(contents.data() + 8);
+    if (format != kFormatVersion) {
+        close(fd);
+        *message = path + " has format version " + std::to_string(format) +
+                   ", this engine reads version " + std::to_string(kFormatVersion);
+        return kFileCorrupt;
+    }
+    size_t at = kHeaderSize;
+    while (at < contents.size()) {
+        const size_t remaining = contents.size() - at;
+        if (remaining < kRecordHeaderSize) break; /* torn tail */
+        const uint32_t length = get_u32(contents.data() + at);
+        const uint32_t crc = get_u32(contents.data() + at + 4);
+        if (length > remaining - kRecordHeaderSize) break; /* torn tail */
+        const char* payload = contents.data() + at + kRecordHeaderSize;
+        LoggedCommit commit;
+        const bool last = at + kRecordHeaderSize + length == contents.size();
+        if (crc32c(0, payload, length) != crc || !decode(payload, length, &commit)) {
+            if (last) break; /* a torn final record */
+            close(fd);
+            *message = path + ": checksum mismatch in the record at byte offset " +
+                       std::to_string(at) + " (the log is corrupt; data after it is not served)";
+            return kFileCorrupt;
+        }
+        replay(std::move(commit));
+        at += kRecordHeaderSize + length;
+    }
+    if (at < contents.size()) {
+        /* Drop the torn tail so new records follow the last whole one. */
+        if (ftruncate(fd, (off_t)at) != 0 || fdatasync(fd) != 0) {
+            close(fd);
+            *message = "cannot truncate the torn tail of " + path;
+            return kIoError;
+        }
+    }
+    if (lseek(fd, (off_t)at, SEEK_SET) < 0) {
+        close(fd);
+        return kIoError;
+    }
+    fd_ = fd;
+    size_ = (int64_t)at;
+    return 0;
+}
+
+int Wal::append(const std::string& records) {
+    size_t done = 0;
+    while (done < records.size()) {
+        ssize_t n = pwrite(fd_, records.data() + done, records.size() - done, (off_t)(size_ + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return kIoError;
+        done += (size_t)n;
+    }
+    size_ += (int64_t)records.size();
+    return 0;
+}
+
+int Wal::sync() { return fdatasync(fd_) == 0 ? 0 : kIoError; }
+
+}  // namespace found
