@@ -1,0 +1,305 @@
+"""pstore: an inverted index with BM25 ranking.
+
+The caller gives each document as a counter of terms (or as text, through `tokenize`);
+`search` ranks documents by Okapi BM25 over the stored counts:
+
+| key (under prefix `S`)  | value                                                        |
+|-------------------------|--------------------------------------------------------------|
+| `S, "p", term, docid`   | `P((tf, doclen))` — posting (doclen copied: scoring reads no more) |
+| `S, "f", docid, term`   | `P((tf,))` — forward index, to replace or delete a document  |
+| `S, "d", docid`         | `P((doclen,))` — the document is indexed                     |
+| `S, "df", term`         | documents containing the term, int64 little-endian           |
+| `S, "N"`                | documents indexed, int64 little-endian                       |
+| `S, "L"`                | sum of all doclen, int64 little-endian                       |
+
+The design choice: the statistics `df`, `N` and `L` are changed only by atomic adds and
+read with snapshot reads, so concurrent indexers never conflict on them, while the
+per-document keys make re-indexing exact — `index` reads the document's forward entries
+and undoes them before writing the new ones.
+
+Relevance (Okapi BM25, k1 = 1.2, b = 0.75, the Lucene / SQLite FTS5 defaults), for query
+terms t (duplicates count once), document d of length dl, avgdl = L / N:
+
+    idf(t)   = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))          (never negative)
+    score(d) = Σ_t idf(t) · tf(t, d) · (k1 + 1) / (tf(t, d) + k1 · (1 - b + b · dl / avgdl))
+
+Results are sorted by score, highest first, ties by docid in tuple order. SQLite's
+`bm25()` returns the same number negated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import re
+import struct
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import found
+from found.errors import InvalidType, LayerError
+
+__all__ = [
+    "K1",
+    "B",
+    "PStore",
+    "PStoreException",
+    "delete",
+    "document_frequency",
+    "index",
+    "index_text",
+    "make",
+    "search",
+    "statistics",
+    "tokenize",
+]
+
+K1 = 1.2
+B = 0.75
+MAX_KEY_SIZE = 10_000
+MAX_TERM_BYTES = 64
+
+_ONE = struct.pack("<q", 1)
+_MINUS_ONE = struct.pack("<q", -1)
+_WORD = re.compile(r"\w+")
+
+
+class PStoreException(LayerError):
+    """Bad input to a pstore call (unpackable docid, non-positive count, no keywords…)."""
+
+
+@dataclass(frozen=True)
+class PStore:
+    """Handle of an inverted index; `pool`, if given, runs `index_text`'s tokenizer."""
+
+    name: str
+    prefix: bytes
+    pool: Executor | None = None
+
+
+def make(name: str, prefix: Any, pool: Executor | None = None) -> PStore:
+    """Return the handle of an inverted index under `prefix` (tuple, bytes or Subspace)."""
+    if isinstance(prefix, bytes):
+        raw = prefix
+    elif isinstance(prefix, (tuple, list)):
+        try:
+            raw = found.pack(tuple(prefix))
+        except (TypeError, ValueError) as error:
+            raise PStoreException(f"prefix {prefix!r} cannot be packed: {error}") from None
+    elif callable(getattr(prefix, "key", None)) and isinstance(prefix.key(), bytes):
+        raw = prefix.key()
+    else:
+        raise InvalidType(
+            f"prefix must be a tuple, bytes or a Subspace, got {type(prefix).__name__}"
+        )
+    if pool is not None and not isinstance(pool, Executor):
+        raise InvalidType(f"pool must be a concurrent.futures.Executor, got {pool!r}")
+    return PStore(name, raw, pool)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into terms: NFKC-normalize, casefold, take `\\w+` runs, drop terms over
+    64 UTF-8 bytes."""
+    if not isinstance(text, str):
+        raise InvalidType(f"text must be a str, got {type(text).__name__}")
+    normal = unicodedata.normalize("NFKC", text).casefold()
+    return [
+        term for term in _WORD.findall(normal) if len(term.encode("utf-8")) <= MAX_TERM_BYTES
+    ]
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def _key(store: PStore, *items: Any) -> bytes:
+    return store.prefix + found.pack(items)
+
+
+def _int(value: bytes | None) -> int:
+    return 0 if value is None else struct.unpack("<q", value)[0]
+
+
+def _pack_docid(docid: Any) -> bytes:
+    try:
+        packed = found.pack((docid,))
+    except (TypeError, ValueError) as error:
+        raise PStoreException(f"docid {docid!r} cannot be packed: {error}") from None
+    return packed
+
+
+def _check_counter(store: PStore, packed_docid: bytes, counter: Any) -> dict[str, bytes]:
+    """Validate a term counter; return term → packed term."""
+    if not isinstance(counter, Mapping):
+        raise InvalidType(f"counter must be a mapping of term → count, got {counter!r}")
+    packed_terms = {}
+    for term, count in counter.items():
+        if not isinstance(term, str):
+            raise InvalidType(f"terms are str, got {term!r}")
+        if not term:
+            raise PStoreException("the empty string is not a term")
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise InvalidType(f"the count of {term!r} must be an int, got {count!r}")
+        if count <= 0:
+            raise PStoreException(f"the count of {term!r} must be positive, got {count}")
+        packed = found.pack((term,))
+        size = len(store.prefix) + 4 + len(packed) + len(packed_docid)
+        if size > MAX_KEY_SIZE:
+            raise PStoreException(
+                f"term {term[:40]!r}… makes a key of {size} bytes, the limit is {MAX_KEY_SIZE}"
+            )
+        packed_terms[term] = packed
+    return packed_terms
+
+
+# --- indexing --------------------------------------------------------------------------
+
+
+async def _unindex(
+    tx: Any, store: PStore, packed_docid: bytes
+) -> tuple[int, dict[bytes, int]] | None:
+    """Clear a document's postings and forward entries; return its old length and packed
+    term → tf, or None if it was not indexed. Statistics are left to the caller."""
+    length_value = await found.get(tx, store.prefix + found.pack(("d",)) + packed_docid)
+    if length_value is None:
+        return None
+    forward = store.prefix + found.pack(("f",)) + packed_docid
+    postings = store.prefix + found.pack(("p",))
+    old = {}
+    async for key, value in found.query(tx, forward, found.next_prefix(forward)):
+        packed_term = key[len(forward):]
+        old[packed_term] = found.unpack(value)[0]
+        found.clear(tx, postings + packed_term + packed_docid)
+    found.clear(tx, forward, found.next_prefix(forward))
+    return found.unpack(length_value)[0], old
+
+
+async def index(tx: Any, store: PStore, docid: Any, counter: Mapping[str, int]) -> None:
+    """Index document `docid` with `counter` (term → occurrences), replacing its old terms."""
+    packed_docid = _pack_docid(docid)
+    packed_terms = _check_counter(store, packed_docid, counter)
+    old_length, old = await _unindex(tx, store, packed_docid) or (None, {})
+    length = sum(counter.values())
+    postings = store.prefix + found.pack(("p",))
+    forward = store.prefix + found.pack(("f",)) + packed_docid
+    frequencies = store.prefix + found.pack(("df",))
+    for term, packed_term in packed_terms.items():
+        count = counter[term]
+        found.set(tx, postings + packed_term + packed_docid, found.pack((count, length)))
+        found.set(tx, forward + packed_term, found.pack((count,)))
+        if old.pop(packed_term, None) is None:
+            found.add(tx, frequencies + packed_term, _ONE)
+    for packed_term in old:  # terms the document no longer has
+        found.add(tx, frequencies + packed_term, _MINUS_ONE)
+    found.set(tx, store.prefix + found.pack(("d",)) + packed_docid, found.pack((length,)))
+    if old_length is None:
+        found.add(tx, _key(store, "N"), _ONE)
+    found.add(tx, _key(store, "L"), struct.pack("<q", length - (old_length or 0)))
+
+
+async def index_text(tx: Any, store: PStore, docid: Any, text: str) -> None:
+    """Tokenize `text` (in `store.pool` if set) and index it as document `docid`."""
+    if store.pool is None:
+        terms = tokenize(text)
+    else:
+        terms = await asyncio.get_running_loop().run_in_executor(store.pool, tokenize, text)
+    await index(tx, store, docid, Counter(terms))
+
+
+async def delete(tx: Any, store: PStore, docid: Any) -> bool:
+    """Remove document `docid` from the index; return False if it was not indexed."""
+    packed_docid = _pack_docid(docid)
+    unindexed = await _unindex(tx, store, packed_docid)
+    if unindexed is None:
+        return False
+    old_length, old = unindexed
+    frequencies = store.prefix + found.pack(("df",))
+    for packed_term in old:
+        found.add(tx, frequencies + packed_term, _MINUS_ONE)
+    found.clear(tx, store.prefix + found.pack(("d",)) + packed_docid)
+    found.add(tx, _key(store, "N"), _MINUS_ONE)
+    found.add(tx, _key(store, "L"), struct.pack("<q", -old_length))
+    return True
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+async def statistics(tx: Any, store: PStore) -> tuple[int, int]:
+    """Return (N, L): documents indexed and their total length (snapshot reads)."""
+    count, total = await asyncio.gather(
+        found.get(tx.snapshot, _key(store, "N")), found.get(tx.snapshot, _key(store, "L"))
+    )
+    return _int(count), _int(total)
+
+
+async def document_frequency(tx: Any, store: PStore, term: str) -> int:
+    """Return how many documents contain `term` (a snapshot read)."""
+    return _int(await found.get(tx.snapshot, _key(store, "df", term)))
+
+
+async def _postings(tx: Any, store: PStore, packed_term: bytes) -> list[tuple[bytes, bytes]]:
+    begin = store.prefix + found.pack(("p",)) + packed_term
+    rows = []
+    async for key, value in found.query(tx, begin, found.next_prefix(begin)):
+        rows.append((key[len(begin):], value))
+    return rows
+
+
+async def search(
+    tx: Any,
+    store: PStore,
+    keywords: Iterable[str],
+    limit: int = 10,
+    *,
+    mode: str = "any",
+) -> list[tuple[Any, float]]:
+    """Return up to `limit` (docid, score) pairs, best first, ranked by BM25.
+
+    `mode="any"` ranks documents holding at least one keyword; `mode="all"` only those
+    holding every keyword. Keywords are terms as indexed (see `tokenize`).
+    """
+    if isinstance(keywords, str) or not isinstance(keywords, Iterable):
+        raise InvalidType(f"keywords must be a list of str, got {keywords!r}")
+    terms = list(dict.fromkeys(keywords))
+    if not terms:
+        raise PStoreException("search needs at least one keyword")
+    for term in terms:
+        if not isinstance(term, str):
+            raise InvalidType(f"keywords are str, got {term!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise InvalidType(f"limit must be an int, got {type(limit).__name__}")
+    if limit < 1:
+        raise PStoreException(f"limit must be at least 1, got {limit}")
+    if mode not in ("any", "all"):
+        raise PStoreException(f"mode must be 'any' or 'all', got {mode!r}")
+
+    packed_terms = [found.pack((term,)) for term in terms]
+    (count, total), frequencies, postings = await asyncio.gather(
+        statistics(tx, store),
+        asyncio.gather(*(found.get(tx.snapshot, _key(store, "df", term)) for term in terms)),
+        asyncio.gather(*(_postings(tx, store, packed) for packed in packed_terms)),
+    )
+    if count <= 0:
+        return []
+    average_length = total / count if total > 0 else 1.0
+    unpack = found.unpack
+    scores: dict[bytes, float] = {}
+    matched: dict[bytes, int] = {}
+    for frequency_value, rows in zip(frequencies, postings, strict=True):
+        frequency = _int(frequency_value)
+        idf = math.log(1.0 + (count - frequency + 0.5) / (frequency + 0.5))
+        for packed_docid, value in rows:
+            tf, length = unpack(value)
+            norm = K1 * (1.0 - B + B * length / average_length)
+            scores[packed_docid] = scores.get(packed_docid, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
+            matched[packed_docid] = matched.get(packed_docid, 0) + 1
+    candidates = scores.items()
+    if mode == "all":
+        candidates = [(d, s) for d, s in candidates if matched[d] == len(terms)]
+    best = heapq.nsmallest(limit, candidates, key=lambda item: (-item[1], item[0]))
+    return [(unpack(packed_docid)[0], score) for packed_docid, score in best]
