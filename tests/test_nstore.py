@@ -92,7 +92,7 @@ async def everything(db) -> list[tuple[bytes, bytes]]:
 def matches(pattern, items) -> dict | None:
     """Brute-force matcher: the meaning of a pattern, comparing items by encoding."""
     binding = {}
-    for expected, item in zip(pattern, items):
+    for expected, item in zip(pattern, items, strict=True):
         if isinstance(expected, nstore.Variable):
             if expected.name in binding:
                 if found.pack((binding[expected.name],)) != found.pack((item,)):
@@ -105,7 +105,8 @@ def matches(pattern, items) -> dict | None:
 
 
 def key_of(binding) -> bytes:
-    return found.pack(tuple(sorted((name, found.pack((value,))) for name, value in binding.items())))
+    items = sorted((name, found.pack((value,))) for name, value in binding.items())
+    return found.pack(tuple(items))
 
 
 async def test_add_get_ask_remove(db):
@@ -354,7 +355,7 @@ async def test_edge_values_round_trip_and_stay_distinct(db):
 
     forward, backward = await found.transactional(db, read)
     assert [b["p"] for b in forward] == list(range(len(EDGE_VALUES)))
-    for binding, value in zip(forward, EDGE_VALUES):
+    for binding, value in zip(forward, EDGE_VALUES, strict=True):
         assert found.pack((binding["v"],)) == found.pack((value,))
     # True/1/1.0, -0.0/0.0, str/bytes, NFC/NFD are distinct: each finds only itself
     assert backward == [[{"p": position}] for position in range(len(EDGE_VALUES))]
@@ -496,7 +497,7 @@ async def test_randomized_against_a_python_set(db):
                 return selected, counts, joined
 
             selected, counts, joined = await found.transactional(db, read)
-            for pattern, bindings, counted in zip(patterns, selected, counts):
+            for pattern, bindings, counted in zip(patterns, selected, counts, strict=True):
                 expected = [b for items in model.values() if (b := matches(pattern, items))
                             is not None]
                 assert sorted(map(key_of, bindings)) == sorted(map(key_of, expected))

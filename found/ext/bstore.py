@@ -234,7 +234,9 @@ async def get(tx: Any, store: BStore, digest: bytes) -> bytes | None:
     return blob
 
 
-async def get_range(tx: Any, store: BStore, digest: bytes, offset: int, length: int) -> bytes | None:
+async def get_range(
+    tx: Any, store: BStore, digest: bytes, offset: int, length: int
+) -> bytes | None:
     """Return `length` bytes of the blob from `offset` (fewer at its end), reading only the
     chunks that hold them; None if the blob is not stored."""
     for name, number in (("offset", offset), ("length", length)):

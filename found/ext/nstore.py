@@ -109,7 +109,7 @@ _EMPTY = Binding()
 
 def _extend(seed: Mapping[str, Any], names: tuple[str, ...], values: Iterable[Any]) -> Binding:
     binding = Binding(seed)
-    dict.update(binding, zip(names, values))
+    dict.update(binding, zip(names, values, strict=True))
     return binding
 
 
@@ -259,7 +259,7 @@ def _tuple_keys(store: NStore, items: tuple, what: str) -> list[bytes]:
         packed.append(_pack_item(store, position, item))
     keys = [
         index_prefix + b"".join([packed[column] for column in permutation])
-        for index_prefix, permutation in zip(store.index_prefixes, store.indices)
+        for index_prefix, permutation in zip(store.index_prefixes, store.indices, strict=True)
     ]
     size = max(len(key) for key in keys)
     if size > MAX_KEY_SIZE:
@@ -453,7 +453,7 @@ async def _scan(
     if not seed:
         # the common case, kept tight: the binding is built straight from the key suffix
         async for key, _ in rows:
-            yield Binding(zip(names, unpack(key[begin_length:])))
+            yield Binding(zip(names, unpack(key[begin_length:]), strict=True))
         return
     async for key, _ in rows:
         yield _extend(seed, names, unpack(key[begin_length:]))

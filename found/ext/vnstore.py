@@ -168,7 +168,7 @@ def _history_keys(vn: VNStore, packed: list[bytes]) -> list[bytes]:
     store = vn.history
     return [
         index_prefix + b"".join([packed[column] for column in permutation])
-        for index_prefix, permutation in zip(store.index_prefixes, store.indices)
+        for index_prefix, permutation in zip(store.index_prefixes, store.indices, strict=True)
     ]
 
 
@@ -176,7 +176,7 @@ def _current_keys(vn: VNStore, packed: list[bytes]) -> list[bytes]:
     store = vn.current
     return [
         index_prefix + b"".join([packed[column] for column in permutation])
-        for index_prefix, permutation in zip(store.index_prefixes, store.indices)
+        for index_prefix, permutation in zip(store.index_prefixes, store.indices, strict=True)
     ]
 
 
@@ -509,7 +509,7 @@ async def ask(
 def _match(pattern: tuple, items: tuple, seed: Mapping[str, Any]) -> Binding | None:
     """Bind `pattern` against a full tuple, comparing items by their encoding."""
     bound: dict[str, Any] = {}
-    for expected, item in zip(pattern, items):
+    for expected, item in zip(pattern, items, strict=True):
         if isinstance(expected, Variable):
             if expected.name in bound:
                 if found.pack((bound[expected.name],)) != found.pack((item,)):
@@ -559,7 +559,7 @@ async def _select_as_of(
             if found.pack((values[k],)) != found.pack((values[j],)):
                 return None
         binding = Binding(seed)
-        dict.update(binding, zip(scan.names, values))
+        dict.update(binding, zip(scan.names, values, strict=True))
         return binding
 
     async for key, value in found.query(tx, scan.begin, scan.end):
