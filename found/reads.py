@@ -1,0 +1,260 @@
+"""Reads: ``get``, ``get_key``, ``query`` (async range iteration), read versions and
+range statistics. Reads answered at once by the library (the embedded engine answers
+from memory) never touch the event loop; the others wait without blocking it."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import TypeVar
+
+from . import _native, errors
+from ._capi import ffi, lib
+from .selectors import KeySelector, gte
+from .transaction import Transaction
+
+T = TypeVar("T")
+
+KEY_SIZE_LIMIT = 10_000
+SYSTEM_KEY_SIZE_LIMIT = 30_000
+
+
+class StreamingMode:
+    """How many rows each range request fetches (FDB's streaming modes)."""
+
+    WANT_ALL = -2
+    ITERATOR = -1
+    EXACT = 0
+    SMALL = 1
+    MEDIUM = 2
+    LARGE = 3
+    SERIAL = 4
+
+
+def as_key(key: object, what: str = "key") -> bytes:
+    """Returns ``key`` as bytes, or raises InvalidType naming the bad type."""
+    if type(key) is bytes:
+        return key
+    if isinstance(key, (bytes, bytearray, memoryview)):
+        return bytes(key)
+    raise errors.InvalidType(f"{what} must be bytes, not {type(key).__name__}: {key!r:.60}")
+
+
+async def get(tx: Transaction, key: bytes) -> bytes | None:
+    """The value of ``key``, or None when absent (adds a read conflict unless snapshot)."""
+    if type(key) is not bytes:
+        key = as_key(key)
+    pointer = tx._owner._pointer
+    if pointer is None:
+        raise errors.TransactionCancelled("the transaction was closed")
+    buffer = tx._buffer
+    length = lib.found_get(pointer, key, len(key), tx._snapshot_flag, buffer, tx._out)
+    if length >= 0:
+        return ffi.unpack(buffer, length)
+    if length == -1:
+        return None
+    if length == -2:
+        future = tx._out[0]
+        await _native.wait(future)
+        buffer = tx._buffer
+        length = lib.found_take_value(future, buffer)
+        if length >= 0:
+            return ffi.unpack(buffer, length)
+        if length == -1:
+            return None
+    raise errors.from_code(-length - 1000)
+
+
+async def _key_result(future: object) -> bytes:
+    if not lib.fdb_future_is_ready_w(future):
+        await _native.wait(future)
+    out_key = ffi.new("uint8_t**")
+    out_length = ffi.new("int*")
+    code = lib.fdb_future_get_key_w(future, out_key, out_length)
+    result = ffi.buffer(out_key[0], out_length[0])[:] if code == 0 else b""
+    lib.fdb_future_destroy_w(future)
+    _native.check(code)
+    return result
+
+
+async def get_key(tx: Transaction, selector: KeySelector) -> bytes:
+    """Resolves a key selector (``found.gte(k)``…) to a key in the database."""
+    if not isinstance(selector, KeySelector):
+        raise errors.InvalidType(f"get_key takes a KeySelector, not {type(selector).__name__}")
+    key = as_key(selector.key)
+    future = lib.fdb_transaction_get_key_w(
+        tx.pointer, key, len(key), selector.or_equal, selector.offset, tx._snapshot_flag
+    )
+    return await _key_result(future)
+
+
+async def read_version(tx: Transaction) -> int:
+    """The transaction's read version (taking one if it has none yet)."""
+    version = ffi.new("int64_t*")
+    code = lib.found_read_version(tx.pointer, version, tx._out)
+    if code == -2:
+        future = tx._out[0]
+        await _native.wait(future)
+        code = lib.fdb_future_get_int64_w(future, version)
+        lib.fdb_future_destroy_w(future)
+    _native.check(code)
+    return version[0]
+
+
+def set_read_version(tx: Transaction, version: int) -> None:
+    """Reads of ``tx`` will see the database as of ``version``."""
+    lib.fdb_transaction_set_read_version_w(tx.pointer, version)
+
+
+def _selector(bound: bytes | KeySelector, what: str) -> KeySelector:
+    if isinstance(bound, KeySelector):
+        return KeySelector(as_key(bound.key, what), bound.or_equal, bound.offset)
+    return gte(as_key(bound, what))
+
+
+def _rows(data: object, size: int, count: int) -> list[tuple[bytes, bytes]]:
+    block = ffi.buffer(data, size)[:]
+    lib.found_free(data)
+    lengths = struct.unpack_from(f"<{2 * count}I", block, 0)
+    rows = []
+    at = 8 * count
+    for index in range(0, 2 * count, 2):
+        middle = at + lengths[index]
+        end = middle + lengths[index + 1]
+        rows.append((block[at:middle], block[middle:end]))
+        at = end
+    return rows
+
+
+async def query(
+    tx: Transaction,
+    begin: bytes | KeySelector,
+    end: bytes | KeySelector,
+    *,
+    limit: int = 0,
+    reverse: bool = False,
+    mode: int = StreamingMode.ITERATOR,
+) -> AsyncIterator[tuple[bytes, bytes]]:
+    """Yields ``(key, value)`` for keys in ``[begin, end)`` (bytes or key selectors),
+    ascending or, with ``reverse``, descending; at most ``limit`` rows when > 0.
+
+    The next batch is requested before the current one is handed out, so the database
+    works while the caller consumes.
+    """
+    if limit < 0:
+        raise errors.InvalidArgument(f"limit must be >= 0, not {limit}")
+    begin_selector = _selector(begin, "begin")
+    end_selector = _selector(end, "end")
+    if (
+        not isinstance(begin, KeySelector)
+        and not isinstance(end, KeySelector)
+        and begin_selector.key > end_selector.key
+    ):
+        raise errors.InvertedRange(
+            f"range begin {begin_selector.key!r:.60} is after its end {end_selector.key!r:.60}"
+        )
+    pointer = tx.pointer
+    snapshot = tx._snapshot_flag
+    remaining = limit
+    iteration = 1
+    out_data = ffi.new("uint8_t**")
+    out_size = ffi.new("int*")
+    out_count = ffi.new("int*")
+    out_more = ffi.new("int*")
+
+    def request() -> object:
+        return lib.fdb_transaction_get_range_w(
+            pointer,
+            begin_selector.key, len(begin_selector.key), begin_selector.or_equal,
+            begin_selector.offset,
+            end_selector.key, len(end_selector.key), end_selector.or_equal, end_selector.offset,
+            remaining, 0, mode, iteration, snapshot, reverse,
+        )
+
+    future = request()
+    while True:
+        if not lib.fdb_future_is_ready_w(future):
+            await _native.wait(future)
+        _native.check(lib.found_take_range(future, out_data, out_size, out_count, out_more))
+        count = out_count[0]
+        rows = _rows(out_data[0], out_size[0], count)
+        more = out_more[0] and count > 0
+        if limit:
+            remaining -= count
+            more = more and remaining > 0
+        if more:
+            last_key = rows[-1][0]
+            if reverse:
+                end_selector = gte(last_key)
+            else:
+                begin_selector = KeySelector(last_key, True, 1)
+            iteration += 1
+            future = request()  # prefetch while the caller consumes this batch
+        try:
+            for row in rows:
+                yield row
+        except GeneratorExit:
+            if more:
+                lib.fdb_future_destroy_w(future)
+            raise
+        if not more:
+            return
+
+
+async def all(iterable: AsyncIterable[T]) -> list[T]:  # noqa: A001
+    """Collects an async iterable (e.g. ``found.query(...)``) into a list."""
+    return [item async for item in iterable]
+
+
+def next_prefix(prefix: bytes) -> bytes:
+    """The first key after every key starting with ``prefix`` (FDB's strinc)."""
+    prefix = as_key(prefix, "prefix").rstrip(b"\xff")
+    if not prefix:
+        raise errors.InvalidArgument("a prefix of only 0xff bytes has no next prefix")
+    return prefix[:-1] + bytes([prefix[-1] + 1])
+
+
+async def _int64_result(future: object) -> int:
+    if not lib.fdb_future_is_ready_w(future):
+        await _native.wait(future)
+    out = ffi.new("int64_t*")
+    code = lib.fdb_future_get_int64_w(future, out)
+    lib.fdb_future_destroy_w(future)
+    _native.check(code)
+    return out[0]
+
+
+async def estimated_size(tx: Transaction, begin: bytes, end: bytes) -> int:
+    """Estimated bytes of keys and values stored in ``[begin, end)``."""
+    begin, end = as_key(begin, "begin"), as_key(end, "end")
+    future = lib.fdb_transaction_get_estimated_range_size_bytes_w(
+        tx.pointer, begin, len(begin), end, len(end)
+    )
+    return await _int64_result(future)
+
+
+async def approximate_size(tx: Transaction) -> int:
+    """Approximate bytes this transaction's mutations and conflict ranges take."""
+    return await _int64_result(lib.fdb_transaction_get_approximate_size_w(tx.pointer))
+
+
+async def split_points(tx: Transaction, begin: bytes, end: bytes, chunk_size: int) -> list[bytes]:
+    """Keys splitting ``[begin, end)`` into chunks of about ``chunk_size`` bytes
+    (begin first, end last)."""
+    begin, end = as_key(begin, "begin"), as_key(end, "end")
+    future = lib.fdb_transaction_get_range_split_points_w(
+        tx.pointer, begin, len(begin), end, len(end), chunk_size
+    )
+    if not lib.fdb_future_is_ready_w(future):
+        await _native.wait(future)
+    out_keys = ffi.new("FDBKey**")
+    out_count = ffi.new("int*")
+    code = lib.fdb_future_get_key_array_w(future, out_keys, out_count)
+    keys = []
+    if code == 0:
+        for index in range(out_count[0]):
+            item = out_keys[0][index]
+            keys.append(ffi.buffer(item.key, item.key_length)[:])
+    lib.fdb_future_destroy_w(future)
+    _native.check(code)
+    return keys

@@ -1,0 +1,194 @@
+"""Transactions: the handle, the retry loop (``transactional``) and the one-shot context
+manager (``transaction``).
+
+``transactional`` follows FDB's retry protocol: run the function, commit, and on an error
+ask the C API's ``on_error`` whether and when to retry (it backs off and resets the
+transaction). The function must therefore be idempotent in its effects outside the
+database — use fault injection (see README) to prove it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from . import _native, errors
+from ._capi import ffi, lib
+from .database import Database, _option_bytes
+
+T = TypeVar("T")
+
+# Largest value FDB stores (100,000 bytes): one buffer per thread receives read results.
+_VALUE_BUFFER_SIZE = 100_000 + 16
+_per_thread = threading.local()
+
+
+def _thread_scratch() -> tuple[object, object]:
+    """The calling thread's value buffer and future out-pointer (reused, never shared)."""
+    try:
+        return _per_thread.scratch
+    except AttributeError:
+        scratch = (ffi.new("char[]", _VALUE_BUFFER_SIZE), ffi.new("FDBFuture**"))
+        _per_thread.scratch = scratch
+        return scratch
+
+
+class Transaction:
+    """One FDB transaction. ``tx.snapshot`` is the same transaction reading at snapshot
+    isolation (no read conflicts); ``tx.vars`` is a dict for per-attempt caching, cleared
+    on every retry."""
+
+    __slots__ = ("_pointer", "database", "_snapshot_view", "_snapshot_flag", "_buffer",
+                 "_out", "vars", "_owner")
+
+    def __init__(
+        self, database: Database, pointer: object, *, snapshot_of: Transaction | None = None
+    ) -> None:
+        self.database = database
+        self._pointer = pointer
+        self._buffer, self._out = _thread_scratch()
+        if snapshot_of is None:
+            self._snapshot_flag = 0
+            self.vars: dict[Any, Any] = {}
+            self._owner = self
+            self._snapshot_view: Transaction | None = None
+        else:
+            self._snapshot_flag = 1
+            self.vars = snapshot_of.vars
+            self._owner = snapshot_of
+            self._snapshot_view = self
+
+    @property
+    def snapshot(self) -> Transaction:
+        """This transaction reading at snapshot isolation (its reads add no conflicts)."""
+        view = self._snapshot_view
+        if view is None:
+            view = self._snapshot_view = Transaction(self.database, self._pointer, snapshot_of=self)
+        return view
+
+    @property
+    def pointer(self) -> object:
+        """The C ``FDBTransaction*``; raises TransactionCancelled once destroyed."""
+        pointer = self._owner._pointer
+        if pointer is None:
+            raise errors.TransactionCancelled("the transaction was closed")
+        return pointer
+
+    def set_option(self, code: int, value: bytes | int | str | None = None) -> None:
+        """Sets a transaction option by FDB code (see ``found.options``)."""
+        parameter = _option_bytes(value)
+        _native.check(lib.fdb_transaction_set_option_w(self.pointer, code, parameter, len(parameter)))
+
+    def close(self) -> None:
+        """Destroys the C transaction (uncommitted writes are dropped)."""
+        owner = self._owner
+        if owner._pointer is not None:
+            lib.fdb_transaction_destroy_w(owner._pointer)
+            owner._pointer = None
+            if owner._snapshot_view is not None:
+                owner._snapshot_view._pointer = None
+
+    def __del__(self) -> None:
+        if self._snapshot_flag == 0 and self._pointer is not None:
+            lib.fdb_transaction_destroy_w(self._pointer)
+            self._pointer = None
+
+    def __repr__(self) -> str:
+        kind = "snapshot view" if self._snapshot_flag else "transaction"
+        return f"<found {kind} on {self.database.location!r}>"
+
+
+# transaction options (FDB codes) accepted as keyword arguments
+_OPTION_CODES = {
+    "timeout": 500,
+    "retry_limit": 501,
+    "max_retry_delay": 502,
+    "size_limit": 503,
+}
+
+
+def create_transaction(db: Database, **options: int) -> Transaction:
+    """Creates a bare transaction; most code wants ``transactional`` or ``transaction``."""
+    out = ffi.new("FDBTransaction**")
+    _native.check(lib.fdb_database_create_transaction_w(db.pointer, out))
+    tx = Transaction(db, out[0])
+    for name, value in options.items():
+        code = _OPTION_CODES.get(name)
+        if code is None:
+            tx.close()
+            raise errors.InvalidArgument(
+                f"unknown transaction option {name!r}; known: {', '.join(sorted(_OPTION_CODES))}"
+            )
+        tx.set_option(code, value)
+    return tx
+
+
+async def commit(tx: Transaction) -> None:
+    """Commits; returns once the commit is durable. Raises the typed commit error."""
+    await _native.wait_error(lib.fdb_transaction_commit_w(tx.pointer))
+
+
+async def on_error(tx: Transaction, error: errors.FDBError) -> None:
+    """FDB's retry step: waits the back-off and resets ``tx`` if ``error`` is retryable,
+    else raises ``error``."""
+    future = lib.fdb_transaction_on_error_w(tx.pointer, error.code)
+    if not lib.fdb_future_is_ready_w(future):
+        await _native.wait(future)
+    code = lib.fdb_future_get_error_w(future)
+    lib.fdb_future_destroy_w(future)
+    if code:
+        raise error
+    tx.vars.clear()
+
+
+def cancel(tx: Transaction) -> None:
+    """Cancels the transaction: pending and later operations fail TransactionCancelled."""
+    lib.fdb_transaction_cancel_w(tx.pointer)
+
+
+def reset(tx: Transaction) -> None:
+    """Resets the transaction to a fresh state (options back to the database defaults)."""
+    lib.fdb_transaction_reset_w(tx.pointer)
+    tx.vars.clear()
+
+
+async def transactional(
+    db: Database,
+    func: Callable[..., Awaitable[T]],
+    *args: Any,
+    snapshot: bool = False,
+    **kwargs: Any,
+) -> T:
+    """Runs ``await func(tx, *args, **kwargs)`` in a transaction and commits, retrying on
+    retryable errors (conflicts, too old, commit unknown result…) as FDB prescribes.
+
+    With ``snapshot=True`` the function gets the snapshot view (reads add no conflicts)
+    and nothing is committed: a read-only view that never conflicts.
+    """
+    tx = create_transaction(db)
+    try:
+        while True:
+            try:
+                if snapshot:
+                    return await func(tx.snapshot, *args, **kwargs)
+                result = await func(tx, *args, **kwargs)
+                await commit(tx)
+                return result
+            except errors.FDBError as error:
+                await on_error(tx, error)
+    finally:
+        tx.close()
+
+
+@asynccontextmanager
+async def transaction(db: Database, **options: int) -> AsyncIterator[Transaction]:
+    """``async with found.transaction(db) as tx:`` — commits on a clean exit, no retry;
+    an exception inside the block discards the writes."""
+    tx = create_transaction(db, **options)
+    try:
+        yield tx
+        await commit(tx)
+    finally:
+        tx.close()
