@@ -653,16 +653,17 @@ def unpack(data: bytes, prefix_len: int = 0) -> tuple:
 
 def has_incomplete_versionstamp(items: tuple | list) -> bool:
     """True if ``items`` or any nested tuple/list holds an incomplete Versionstamp."""
-    pending = [items]
+    pending = [(items, 0)]  # (a tuple to look into, how deeply it is nested)
     while pending:
-        for value in pending.pop():
+        values, depth = pending.pop()
+        for value in values:
             if isinstance(value, Versionstamp):
                 if not value.is_complete():
                     return True
             elif isinstance(value, (tuple, list)):
-                if len(pending) > MAX_NESTING:
+                if depth >= MAX_NESTING:
                     raise TupleError(f"tuple nested deeper than {MAX_NESTING} levels")
-                pending.append(value)
+                pending.append((value, depth + 1))
     return False
 
 

@@ -566,6 +566,12 @@ def test_has_incomplete_versionstamp_matches_fdb() -> None:
     for items in cases:
         expected = fdb_tuple.has_incomplete_versionstamp(to_fdb(items))
         assert ftuple.has_incomplete_versionstamp(items) == expected
+    wide = tuple((i,) for i in range(1000)) + ((Versionstamp(),),)
+    assert ftuple.has_incomplete_versionstamp(wide)
+    cycle: list = []
+    cycle.append(cycle)
+    with pytest.raises(TupleError, match="nested deeper"):
+        ftuple.has_incomplete_versionstamp(cycle)
 
 
 # --- SingleFloat ------------------------------------------------------------------------
