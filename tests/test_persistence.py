@@ -1,0 +1,89 @@
+"""Data directories: committed data survives closing and reopening, one process owns a
+directory at a time, and `found` runs on its own (its own network thread) in a fresh
+process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import found
+from found import errors
+
+HOLDER = textwrap.dedent(
+    """
+    import asyncio, sys, found
+    async def main():
+        db = await found.open(sys.argv[1])
+        async with found.transaction(db) as tx:
+            found.set(tx, b"from-child", b"yes")
+        print("ready", flush=True)
+        sys.stdin.readline()
+        db.close()
+    asyncio.run(main())
+    """
+)
+
+
+async def test_committed_data_survives_reopen(tmp_path):
+    db = await found.open(str(tmp_path))
+    async with found.transaction(db) as tx:
+        for index in range(100):
+            found.set(tx, b"key%03d" % index, b"value%d" % index)
+    async with found.transaction(db) as tx:
+        found.clear(tx, b"key050", b"key060")
+    db.close()
+    db = await found.open(str(tmp_path))
+    rows = await found.transactional(db, lambda tx: found.all(found.query(tx, b"key", b"kez")))
+    assert len(rows) == 90
+    assert rows[0] == (b"key000", b"value0") and (b"key055", b"value55") not in rows
+    db.close()
+
+
+async def test_second_process_gets_a_clear_lock_error(tmp_path):
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        with pytest.raises(errors.DatabaseLocked, match=f"process {child.pid}"):
+            await found.open(str(tmp_path))
+    finally:
+        child.stdin.write("\n")
+        child.stdin.flush()
+        child.wait(timeout=30)
+    db = await found.open(str(tmp_path))  # free again once the child closed it
+    assert await found.transactional(db, lambda tx: found.get(tx, b"from-child")) == b"yes"
+    db.close()
+
+
+async def test_missing_path_is_a_typed_error(tmp_path):
+    with pytest.raises(errors.NoClusterFileFound, match="no-such"):
+        await found.open(str(tmp_path / "no-such"))
+
+
+def test_found_alone_in_a_fresh_process(tmp_path):
+    script = textwrap.dedent(
+        """
+        import asyncio, sys, found
+        async def main():
+            db = await found.open(sys.argv[1])
+            async def bump(tx):
+                value = await found.get(tx, b"n")
+                found.set(tx, b"n", str(int(value or b"0") + 1).encode())
+            await asyncio.gather(*[found.transactional(db, bump) for _ in range(50)])
+            print((await found.transactional(db, lambda tx: found.get(tx, b"n"))).decode())
+            db.close()
+        asyncio.run(main())
+        """
+    )
+    for expected in ("50", "100"):
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected
