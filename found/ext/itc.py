@@ -1125,7 +1125,7 @@ def _read_component_frame(data: bytes, position: int, size: int, what: str) -> t
 # --- persistence ----------------------------------------------------------------------------
 
 
-def save_stamp(tx: Any, key: bytes, stamp: Stamp) -> None:
+def save_stamp(tx: found.Transaction, key: bytes, stamp: Stamp) -> None:
     """Buffer a write of ``stamp`` (its serialised bytes) at ``key`` in transaction ``tx``.
 
     Raises InactiveStampError if the stamp was consumed by a join.
@@ -1133,7 +1133,7 @@ def save_stamp(tx: Any, key: bytes, stamp: Stamp) -> None:
     found.set(tx, key, stamp.serialise())
 
 
-async def load_stamp(tx: Any, key: bytes) -> Stamp | None:
+async def load_stamp(tx: found.Transaction, key: bytes) -> Stamp | None:
     """The stamp stored at ``key``, or ``None`` if there is none.
 
     A value that is not a valid stamp raises the decoding error (CorruptStampError, ...).
