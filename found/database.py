@@ -5,6 +5,8 @@ directory: ``$FOUND_DATA_DIR`` if set, else ``$XDG_DATA_HOME/found/default`` (us
 ``~/.local/share/found/default``). When a real libfdb_c is chosen (see ``found._native``)
 no argument means FDB's own default cluster file. An argument may be a data directory,
 a ``found:`` URI (``found:memory`` for a throw-away in-memory store) or a cluster file.
+A path that does not exist yet becomes a new data directory, unless it ends in
+``.cluster`` (then it names a missing cluster file: ``NoClusterFileFound``).
 """
 
 from __future__ import annotations
@@ -93,6 +95,13 @@ async def open(cluster_file: str | os.PathLike[str] | None = None) -> Database: 
         cluster_file = default_data_directory()
         Path(cluster_file).mkdir(parents=True, exist_ok=True)
     location = None if cluster_file is None else os.fspath(cluster_file)
+    if (
+        location
+        and not location.startswith("found:")
+        and not location.endswith(".cluster")
+        and not os.path.exists(location)
+    ):
+        Path(location).mkdir(parents=True, exist_ok=True)  # a new data directory
     out = ffi.new("FDBDatabase**")
     argument = ffi.NULL if location is None else location.encode()
     code = lib.fdb_create_database_w(argument, out)

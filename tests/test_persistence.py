@@ -61,9 +61,15 @@ async def test_second_process_gets_a_clear_lock_error(tmp_path):
     db.close()
 
 
-async def test_missing_path_is_a_typed_error(tmp_path):
-    with pytest.raises(errors.NoClusterFileFound, match="no-such"):
-        await found.open(str(tmp_path / "no-such"))
+async def test_missing_cluster_file_is_a_typed_error(tmp_path):
+    with pytest.raises(errors.NoClusterFileFound, match="no-such.cluster"):
+        await found.open(str(tmp_path / "no-such.cluster"))
+
+
+async def test_a_new_path_becomes_a_data_directory(tmp_path):
+    db = await found.open(str(tmp_path / "new" / "nested"))
+    assert (tmp_path / "new" / "nested" / "wal.log").exists()
+    db.close()
 
 
 def test_found_alone_in_a_fresh_process(tmp_path):
