@@ -1,0 +1,43 @@
+# found — every target installs what it needs into .venv first (nothing by hand).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: install demo test test-python test-engine sanitize bench fuzz lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Builds the engine (found/libfdb_c.so), the cffi module and the tuple codec.
+install: $(PY)
+	$(PY) -m pip install -q -e '.[test,dev]'
+
+# The main example on the embedded engine's default data directory.
+demo: install
+	$(PY) examples/counter.py
+
+# Everything: the Python suite, then the engine's native suite, plain and under ASan+UBSan.
+test: install
+	$(PY) -m pytest -q
+	@if [ -f tests/engine/run.sh ]; then bash tests/engine/run.sh all; fi
+
+test-python: install
+	$(PY) -m pytest -q
+
+test-engine:
+	bash tests/engine/run.sh plain
+
+sanitize:
+	bash tests/engine/run.sh sanitize
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+lint: install
+	$(PY) -m ruff check found tests benchmarks examples
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -f found/*.so found/_capi.c
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
