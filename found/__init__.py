@@ -19,6 +19,7 @@ from .reads import (
     split_points,
 )
 from .selectors import KeySelector, gt, gte, lt, lte
+from .subspace import Subspace
 from .transaction import (
     Transaction,
     cancel,
@@ -54,7 +55,7 @@ from .writes import (
 )
 
 __all__ = [
-    "Database", "KeySelector", "MutationType", "StreamingMode", "Transaction", "Versionstamp",
+    "Database", "KeySelector", "MutationType", "StreamingMode", "Subspace", "Transaction", "Versionstamp",
     "add", "add_conflict_range", "all", "append_if_fits", "approximate_size", "atomic",
     "bit_and", "bit_or", "bit_xor", "byte_max", "byte_min", "cancel", "clear", "commit",
     "committed_version", "compare_and_clear", "create_transaction", "default_data_directory",
