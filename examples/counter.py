@@ -37,15 +37,19 @@ async def main() -> None:
         found.set(tx, key, found.pack((count + 1,)))
 
     started = time.perf_counter()
-    visits = [found.transactional(db, record_visit, PAGES[i % len(PAGES)]) for i in range(arguments.tasks)]
+    visits = [
+        found.transactional(db, record_visit, PAGES[i % len(PAGES)]) for i in range(arguments.tasks)
+    ]
     await asyncio.gather(*visits)
     elapsed = time.perf_counter() - started
 
     async def read_counts(tx: found.Transaction) -> list[tuple[bytes, bytes]]:
         return await found.all(found.query(tx, prefix, found.next_prefix(prefix)))
 
-    print(f"recorded {arguments.tasks} visits in {elapsed * 1000:.0f} ms "
-          f"({attempts - arguments.tasks} retries after conflicts)")
+    print(
+        f"recorded {arguments.tasks} visits in {elapsed * 1000:.0f} ms "
+        f"({attempts - arguments.tasks} retries after conflicts)"
+    )
     for key, value in await found.transactional(db, read_counts):
         print(f"  {found.unpack(key)[1].decode():8} {found.unpack(value)[0]:6} views")
     print(f"data directory: {arguments.data_dir or found.default_data_directory()}")

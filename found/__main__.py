@@ -1,8 +1,8 @@
 """``python -m found``: small operator commands.
 
-    python -m found lib-path          print the embedded engine's path (a libfdb_c)
-    python -m found fdb-link install  make the official `fdb` binding load the engine
-    python -m found fdb-link remove   undo it
+python -m found lib-path          print the embedded engine's path (a libfdb_c)
+python -m found fdb-link install  make the official `fdb` binding load the engine
+python -m found fdb-link remove   undo it
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ def _fdb_pth_path() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m found", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m found",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("lib-path", help="print the embedded engine's path")
     link = commands.add_parser("fdb-link", help="point the official fdb binding at the engine")

@@ -39,66 +39,135 @@ FUNCTIONS: list[tuple[str, str, str]] = [
     ("fdb_error_t", "future_get_uint64", "FDBFuture* f, uint64_t* out"),
     ("fdb_error_t", "future_get_double", "FDBFuture* f, double* out"),
     ("fdb_error_t", "future_get_key", "FDBFuture* f, const uint8_t** out_key, int* out_key_length"),
-    ("fdb_error_t", "future_get_value",
-     "FDBFuture* f, fdb_bool_t* out_present, const uint8_t** out_value, int* out_value_length"),
-    ("fdb_error_t", "future_get_keyvalue_array",
-     "FDBFuture* f, const FDBKeyValue** out_kv, int* out_count, fdb_bool_t* out_more"),
-    ("fdb_error_t", "future_get_key_array", "FDBFuture* f, const FDBKey** out_keys, int* out_count"),
-    ("fdb_error_t", "future_get_string_array",
-     "FDBFuture* f, const char*** out_strings, int* out_count"),
+    (
+        "fdb_error_t",
+        "future_get_value",
+        "FDBFuture* f, fdb_bool_t* out_present, const uint8_t** out_value, int* out_value_length",
+    ),
+    (
+        "fdb_error_t",
+        "future_get_keyvalue_array",
+        "FDBFuture* f, const FDBKeyValue** out_kv, int* out_count, fdb_bool_t* out_more",
+    ),
+    (
+        "fdb_error_t",
+        "future_get_key_array",
+        "FDBFuture* f, const FDBKey** out_keys, int* out_count",
+    ),
+    (
+        "fdb_error_t",
+        "future_get_string_array",
+        "FDBFuture* f, const char*** out_strings, int* out_count",
+    ),
     ("fdb_error_t", "create_database", "const char* cluster_file_path, FDBDatabase** out_database"),
     ("void", "database_destroy", "FDBDatabase* d"),
-    ("fdb_error_t", "database_set_option",
-     "FDBDatabase* d, int option, const uint8_t* value, int value_length"),
-    ("fdb_error_t", "database_create_transaction", "FDBDatabase* d, FDBTransaction** out_transaction"),
-    ("fdb_error_t", "database_open_tenant",
-     "FDBDatabase* d, const uint8_t* tenant_name, int tenant_name_length, FDBTenant** out_tenant"),
-    ("fdb_error_t", "tenant_create_transaction", "FDBTenant* tenant, FDBTransaction** out_transaction"),
+    (
+        "fdb_error_t",
+        "database_set_option",
+        "FDBDatabase* d, int option, const uint8_t* value, int value_length",
+    ),
+    (
+        "fdb_error_t",
+        "database_create_transaction",
+        "FDBDatabase* d, FDBTransaction** out_transaction",
+    ),
+    (
+        "fdb_error_t",
+        "database_open_tenant",
+        "FDBDatabase* d, const uint8_t* tenant_name, int tenant_name_length,"
+        " FDBTenant** out_tenant",
+    ),
+    (
+        "fdb_error_t",
+        "tenant_create_transaction",
+        "FDBTenant* tenant, FDBTransaction** out_transaction",
+    ),
     ("void", "tenant_destroy", "FDBTenant* tenant"),
     ("FDBFuture*", "tenant_get_id", "FDBTenant* tenant"),
     ("void", "transaction_destroy", "FDBTransaction* tr"),
     ("void", "transaction_cancel", "FDBTransaction* tr"),
     ("void", "transaction_reset", "FDBTransaction* tr"),
-    ("fdb_error_t", "transaction_set_option",
-     "FDBTransaction* tr, int option, const uint8_t* value, int value_length"),
+    (
+        "fdb_error_t",
+        "transaction_set_option",
+        "FDBTransaction* tr, int option, const uint8_t* value, int value_length",
+    ),
     ("void", "transaction_set_read_version", "FDBTransaction* tr, int64_t version"),
     ("FDBFuture*", "transaction_get_read_version", "FDBTransaction* tr"),
-    ("FDBFuture*", "transaction_get",
-     "FDBTransaction* tr, const uint8_t* key_name, int key_name_length, fdb_bool_t snapshot"),
-    ("FDBFuture*", "transaction_get_key",
-     "FDBTransaction* tr, const uint8_t* key_name, int key_name_length, fdb_bool_t or_equal,"
-     " int offset, fdb_bool_t snapshot"),
-    ("FDBFuture*", "transaction_get_range",
-     "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
-     " fdb_bool_t begin_or_equal, int begin_offset, const uint8_t* end_key_name,"
-     " int end_key_name_length, fdb_bool_t end_or_equal, int end_offset, int limit,"
-     " int target_bytes, int mode, int iteration, fdb_bool_t snapshot, fdb_bool_t reverse"),
-    ("void", "transaction_set",
-     "FDBTransaction* tr, const uint8_t* key_name, int key_name_length, const uint8_t* value,"
-     " int value_length"),
-    ("void", "transaction_clear", "FDBTransaction* tr, const uint8_t* key_name, int key_name_length"),
-    ("void", "transaction_clear_range",
-     "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
-     " const uint8_t* end_key_name, int end_key_name_length"),
-    ("void", "transaction_atomic_op",
-     "FDBTransaction* tr, const uint8_t* key_name, int key_name_length, const uint8_t* param,"
-     " int param_length, int operation_type"),
-    ("fdb_error_t", "transaction_add_conflict_range",
-     "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
-     " const uint8_t* end_key_name, int end_key_name_length, int type"),
-    ("FDBFuture*", "transaction_watch",
-     "FDBTransaction* tr, const uint8_t* key_name, int key_name_length"),
+    (
+        "FDBFuture*",
+        "transaction_get",
+        "FDBTransaction* tr, const uint8_t* key_name, int key_name_length, fdb_bool_t snapshot",
+    ),
+    (
+        "FDBFuture*",
+        "transaction_get_key",
+        "FDBTransaction* tr, const uint8_t* key_name, int key_name_length, fdb_bool_t or_equal,"
+        " int offset, fdb_bool_t snapshot",
+    ),
+    (
+        "FDBFuture*",
+        "transaction_get_range",
+        "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
+        " fdb_bool_t begin_or_equal, int begin_offset, const uint8_t* end_key_name,"
+        " int end_key_name_length, fdb_bool_t end_or_equal, int end_offset, int limit,"
+        " int target_bytes, int mode, int iteration, fdb_bool_t snapshot, fdb_bool_t reverse",
+    ),
+    (
+        "void",
+        "transaction_set",
+        "FDBTransaction* tr, const uint8_t* key_name, int key_name_length, const uint8_t* value,"
+        " int value_length",
+    ),
+    (
+        "void",
+        "transaction_clear",
+        "FDBTransaction* tr, const uint8_t* key_name, int key_name_length",
+    ),
+    (
+        "void",
+        "transaction_clear_range",
+        "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
+        " const uint8_t* end_key_name, int end_key_name_length",
+    ),
+    (
+        "void",
+        "transaction_atomic_op",
+        "FDBTransaction* tr, const uint8_t* key_name, int key_name_length, const uint8_t* param,"
+        " int param_length, int operation_type",
+    ),
+    (
+        "fdb_error_t",
+        "transaction_add_conflict_range",
+        "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
+        " const uint8_t* end_key_name, int end_key_name_length, int type",
+    ),
+    (
+        "FDBFuture*",
+        "transaction_watch",
+        "FDBTransaction* tr, const uint8_t* key_name, int key_name_length",
+    ),
     ("FDBFuture*", "transaction_commit", "FDBTransaction* tr"),
     ("FDBFuture*", "transaction_on_error", "FDBTransaction* tr, fdb_error_t error"),
-    ("fdb_error_t", "transaction_get_committed_version", "FDBTransaction* tr, int64_t* out_version"),
+    (
+        "fdb_error_t",
+        "transaction_get_committed_version",
+        "FDBTransaction* tr, int64_t* out_version",
+    ),
     ("FDBFuture*", "transaction_get_versionstamp", "FDBTransaction* tr"),
     ("FDBFuture*", "transaction_get_approximate_size", "FDBTransaction* tr"),
-    ("FDBFuture*", "transaction_get_estimated_range_size_bytes",
-     "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
-     " const uint8_t* end_key_name, int end_key_name_length"),
-    ("FDBFuture*", "transaction_get_range_split_points",
-     "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
-     " const uint8_t* end_key_name, int end_key_name_length, int64_t chunk_size"),
+    (
+        "FDBFuture*",
+        "transaction_get_estimated_range_size_bytes",
+        "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
+        " const uint8_t* end_key_name, int end_key_name_length",
+    ),
+    (
+        "FDBFuture*",
+        "transaction_get_range_split_points",
+        "FDBTransaction* tr, const uint8_t* begin_key_name, int begin_key_name_length,"
+        " const uint8_t* end_key_name, int end_key_name_length, int64_t chunk_size",
+    ),
 ]
 
 TYPES = """
@@ -159,7 +228,7 @@ def _source() -> str:
         parts.append(f"static {ret} fdb_{name}_w({params}) {{ {body} }}\n")
     loads = "\n".join(
         f'    p_{name} = dlsym(handle, "fdb_{name}");\n'
-        f'    if (!p_{name}) {{ snprintf(g_load_error, sizeof g_load_error, '
+        f"    if (!p_{name}) {{ snprintf(g_load_error, sizeof g_load_error, "
         f'"symbol fdb_{name} missing in %s", path); return -1; }}'
         for _, name, _ in FUNCTIONS
     )

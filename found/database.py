@@ -80,7 +80,9 @@ def _option_bytes(value: bytes | int | str | None) -> bytes:
         return value.encode()
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
-    raise errors.InvalidType(f"option value must be bytes, str, int or None, not {type(value).__name__}")
+    raise errors.InvalidType(
+        f"option value must be bytes, str, int or None, not {type(value).__name__}"
+    )
 
 
 async def open(cluster_file: str | os.PathLike[str] | None = None) -> Database:  # noqa: A001

@@ -165,10 +165,20 @@ async def query(
     def request() -> object:
         return lib.fdb_transaction_get_range_w(
             pointer,
-            begin_selector.key, len(begin_selector.key), begin_selector.or_equal,
+            begin_selector.key,
+            len(begin_selector.key),
+            begin_selector.or_equal,
             begin_selector.offset,
-            end_selector.key, len(end_selector.key), end_selector.or_equal, end_selector.offset,
-            remaining, 0, mode, iteration, snapshot, reverse,
+            end_selector.key,
+            len(end_selector.key),
+            end_selector.or_equal,
+            end_selector.offset,
+            remaining,
+            0,
+            mode,
+            iteration,
+            snapshot,
+            reverse,
         )
 
     future = request()

@@ -40,8 +40,16 @@ class Transaction:
     isolation (no read conflicts); ``tx.vars`` is a dict for per-attempt caching, cleared
     on every retry."""
 
-    __slots__ = ("_pointer", "database", "_snapshot_view", "_snapshot_flag", "_buffer",
-                 "_out", "vars", "_owner")
+    __slots__ = (
+        "_pointer",
+        "database",
+        "_snapshot_view",
+        "_snapshot_flag",
+        "_buffer",
+        "_out",
+        "vars",
+        "_owner",
+    )
 
     def __init__(
         self, database: Database, pointer: object, *, snapshot_of: Transaction | None = None
@@ -79,7 +87,9 @@ class Transaction:
     def set_option(self, code: int, value: bytes | int | str | None = None) -> None:
         """Sets a transaction option by FDB code (see ``found.options``)."""
         parameter = _option_bytes(value)
-        _native.check(lib.fdb_transaction_set_option_w(self.pointer, code, parameter, len(parameter)))
+        _native.check(
+            lib.fdb_transaction_set_option_w(self.pointer, code, parameter, len(parameter))
+        )
 
     def close(self) -> None:
         """Destroys the C transaction (uncommitted writes are dropped)."""

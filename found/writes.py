@@ -81,7 +81,9 @@ def atomic(tx: Transaction, operation: int, key: bytes, param: bytes) -> None:
     commit. Adds no read conflict."""
     key = _checked_key(key)
     param = as_key(param, "param")
-    if len(param) > VALUE_SIZE_LIMIT + (4 if operation == MutationType.SET_VERSIONSTAMPED_VALUE else 0):
+    if len(param) > VALUE_SIZE_LIMIT + (
+        4 if operation == MutationType.SET_VERSIONSTAMPED_VALUE else 0
+    ):
         raise errors.ValueTooLarge(
             f"param of {len(param)} bytes exceeds the {VALUE_SIZE_LIMIT:,}-byte limit"
         )
@@ -156,7 +158,9 @@ def add_conflict_range(tx: Transaction, begin: bytes, end: bytes, *, write: bool
     if begin > end:
         raise errors.InvertedRange(f"conflict range begin {begin!r:.60} is after its end")
     _native.check(
-        lib.fdb_transaction_add_conflict_range_w(tx.pointer, begin, len(begin), end, len(end), int(write))
+        lib.fdb_transaction_add_conflict_range_w(
+            tx.pointer, begin, len(begin), end, len(end), int(write)
+        )
     )
 
 

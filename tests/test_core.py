@@ -71,7 +71,9 @@ async def test_clear_range_and_inverted_range_is_a_typed_error(db):
 async def test_query_limit_reverse_and_batches_agree_with_a_model(db):
     rng = random.Random(7)
     model = {
-        bytes(rng.randrange(255) for _ in range(rng.randint(1, 6))): rng.randbytes(rng.randint(0, 300))
+        bytes(rng.randrange(255) for _ in range(rng.randint(1, 6))): rng.randbytes(
+            rng.randint(0, 300)
+        )
         for _ in range(800)
     }
     await put(db, model)
@@ -80,8 +82,14 @@ async def test_query_limit_reverse_and_batches_agree_with_a_model(db):
         begin, end = sorted(rng.sample(keys, 2))
         limit = rng.choice([0, 1, 3, 50, 1000])
         reverse = rng.random() < 0.5
-        mode = rng.choice([found.StreamingMode.ITERATOR, found.StreamingMode.SMALL,
-                           found.StreamingMode.WANT_ALL, found.StreamingMode.SERIAL])
+        mode = rng.choice(
+            [
+                found.StreamingMode.ITERATOR,
+                found.StreamingMode.SMALL,
+                found.StreamingMode.WANT_ALL,
+                found.StreamingMode.SERIAL,
+            ]
+        )
         expected = [(k, model[k]) for k in keys if begin <= k < end]
         if reverse:
             expected.reverse()

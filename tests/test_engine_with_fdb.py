@@ -133,7 +133,9 @@ def test_atomic_ops_match_the_spec_examples(fdb_db, stored, op, param, expected)
 
 def test_found_and_fdb_read_the_same_data_the_same_way(fdb_db, store_name):
     rng = random.Random(11)
-    keys = sorted({bytes(rng.randrange(1, 255) for _ in range(rng.randint(1, 4))) for _ in range(300)})
+    keys = sorted(
+        {bytes(rng.randrange(1, 255) for _ in range(rng.randint(1, 4))) for _ in range(300)}
+    )
 
     @fdb.transactional
     def load(tr):
@@ -178,7 +180,9 @@ def test_found_and_fdb_read_the_same_data_the_same_way(fdb_db, store_name):
         reverse = r.random() < 0.5
         tr = fdb_db.create_transaction()
         assert tr.get_key(fdb.KeySelector(key, or_equal, offset)).wait() == found_key
-        fdb_rows = [(kv.key, kv.value) for kv in tr.get_range(begin, end, limit=limit, reverse=reverse)]
+        fdb_rows = [
+            (kv.key, kv.value) for kv in tr.get_range(begin, end, limit=limit, reverse=reverse)
+        ]
         assert fdb_rows == found_rows
 
 
@@ -228,8 +232,13 @@ def test_transaction_timeout_and_cancel(fdb_db):
 def test_tuple_layer_is_byte_identical(fdb_db):
     rng = random.Random(5)
     for _ in range(2000):
-        value = (rng.randint(-(2**70), 2**70), rng.randbytes(rng.randint(0, 5)), "s%d" % rng.random(),
-                 None, (rng.random(), True, (b"\x00", None)))
+        value = (
+            rng.randint(-(2**70), 2**70),
+            rng.randbytes(rng.randint(0, 5)),
+            f"s{rng.random()}",
+            None,
+            (rng.random(), True, (b"\x00", None)),
+        )
         packed = fdb.tuple.pack(value)
         assert found.pack(value) == packed
         assert found.unpack(packed) == fdb.tuple.unpack(packed)

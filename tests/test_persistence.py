@@ -46,7 +46,9 @@ async def test_committed_data_survives_reopen(tmp_path):
 async def test_second_process_gets_a_clear_lock_error(tmp_path):
     child = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(tmp_path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert child.stdout.readline().strip() == "ready"
@@ -89,7 +91,10 @@ def test_found_alone_in_a_fresh_process(tmp_path):
     )
     for expected in ("50", "100"):
         result = subprocess.run(
-            [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", script, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == expected
