@@ -1,1 +1,4 @@
-"""Layers built on the `found` core: each one a key layout plus the functions that keep it consistent."""
+"""Layers built on the `found` core.
+
+Each layer is a key layout plus the functions that keep it consistent in one transaction.
+"""
