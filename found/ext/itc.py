@@ -273,19 +273,6 @@ def _sum_ids(a: IdTree, b: IdTree) -> IdTree:
     return values[0]
 
 
-def _id_depth_first(tree: IdTree) -> list[IdTree]:
-    """Nodes of an id tree in pre-order (node, left subtree, right subtree)."""
-    nodes = []
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        nodes.append(node)
-        if type(node) is tuple:
-            stack.append(node[1])
-            stack.append(node[0])
-    return nodes
-
-
 def _id_to_str(tree: IdTree) -> str:
     """Printed form: ``0``, ``1``, ``(left, right)``."""
     out: list[str] = []
@@ -303,11 +290,18 @@ def _id_to_str(tree: IdTree) -> str:
 
 
 def _encode_id(tree: IdTree) -> bytes:
-    """Id nodes in pre-order, one byte each, without the version byte."""
-    return bytes(
-        _ID_PARENT if type(node) is tuple else (_ID_LEAF_1 if node else _ID_LEAF_0)
-        for node in _id_depth_first(tree)
-    )
+    """Id nodes in pre-order (node, left, right), one byte each, without the version byte."""
+    out = bytearray()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if type(node) is tuple:
+            out.append(_ID_PARENT)
+            stack.append(node[1])
+            stack.append(node[0])
+        else:
+            out.append(_ID_LEAF_1 if node else _ID_LEAF_0)
+    return bytes(out)
 
 
 def _decode_id(data: bytes, start: int, end: int) -> IdTree:
@@ -589,6 +583,13 @@ def _event_to_str(tree: EventTree) -> str:
 
 def _encode_counter(out: bytearray, is_parent: bool, counter: int) -> None:
     """Append one event node: header byte (parent bit, byte count) then the counter bytes."""
+    if counter == 0:  # the common cases first: no counter bytes, or one
+        out.append(is_parent)
+        return
+    if counter < 256:
+        out.append(2 | is_parent)
+        out.append(counter)
+        return
     length = (counter.bit_length() + 7) // 8
     if length > MAX_COUNTER_BYTES:
         raise UnsupportedEventCounterSizeError(
@@ -637,7 +638,12 @@ def _decode_event(data: bytes, start: int, end: int) -> EventTree:
             raise CorruptEventError(
                 f"event counter of {length} byte(s) runs past the end of the event", position
             )
-        counter = int.from_bytes(data[position + 1 : counter_end], "big")
+        if length == 0:
+            counter = 0
+        elif length == 1:
+            counter = data[position + 1]
+        else:
+            counter = int.from_bytes(data[position + 1 : counter_end], "big")
         if header & 1:
             open_parents.append([position, counter])
             position = counter_end
