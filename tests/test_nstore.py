@@ -518,3 +518,73 @@ async def test_randomized_against_a_python_set(db):
             assert sorted(map(key_of, joined)) == sorted(map(key_of, expected_join))
     # the invariant behind it all: each tuple is in every index or in none
     assert len(await everything(db)) == len(model) * len(store.indices)
+
+
+def brute_force_query(model_tuples, patterns) -> list[dict]:
+    """Nested loops in Python: the meaning of a query."""
+    results = [{}]
+    for pattern in patterns:
+        extended = []
+        for binding in results:
+            substituted = tuple(
+                binding.get(item.name, item) if isinstance(item, nstore.Variable) else item
+                for item in pattern
+            )
+            for items in model_tuples:
+                match = matches(substituted, items)
+                if match is not None:
+                    extended.append({**binding, **match})
+        results = extended
+    return results
+
+
+@pytest.mark.parametrize("rows_per_probe", [0, nstore.HASH_JOIN_ROWS_PER_PROBE, 10**9])
+async def test_joins_give_the_same_bindings_by_probing_or_hashing(db, monkeypatch,
+                                                                  rows_per_probe):
+    """0 never hashes, the default switches midway, 10**9 hashes from the first binding."""
+    monkeypatch.setattr(nstore, "HASH_JOIN_ROWS_PER_PROBE", rows_per_probe)
+    rng = random.Random(rows_per_probe)
+    store = nstore.make("join", ("join",), 3)
+    nodes = list(range(25)) + ["a", "b", True, 1.0]
+    tuples = {
+        (rng.choice(nodes), rng.choice(["p", "q", "r"]), rng.choice(nodes)) for _ in range(450)
+    }
+    tuples |= {(node, "r", node) for node in nodes[::3]}
+
+    async def write(tx):
+        for items in tuples:
+            await nstore.add(tx, store, *items)
+
+    await found.transactional(db, write)
+    x, y, z = var("x"), var("y"), var("z")
+    queries = [
+        [(x, "p", y), (y, "q", z)],
+        [(x, "p", y), (y, "q", x)],  # joined on two variables
+        [(x, "p", y), (y, "r", y)],  # the joined variable twice
+        [(x, "p", y), (y, var("w"), var("w"))],  # a free variable twice
+        [(x, "q", y), (y, "p", z), (z, "r", var("end"))],
+        [(x, "p", 1.0), (x, "q", y)],  # 1.0 is not 1 nor True
+    ]
+    for patterns in queries:
+
+        async def run(tx, patterns=patterns):
+            joined = await found.all(nstore.query(tx, store, *patterns))
+            upstream = await found.all(nstore.select(tx, store, *patterns[0]))
+            streamed = await found.all(
+                nstore.where(tx, store, nstore.select(tx, store, *patterns[0]), *patterns[1])
+            )
+            return joined, upstream, streamed
+
+        joined, upstream, streamed = await found.transactional(db, run)
+        expected = brute_force_query(tuples, patterns)
+        assert sorted(map(key_of, joined)) == sorted(map(key_of, expected)), patterns
+        assert sorted(map(key_of, streamed)) == sorted(
+            map(key_of, brute_force_query(tuples, patterns[:2]))
+        )
+        # results come grouped by incoming binding, in the incoming order
+        first_names = [name.name for name in patterns[0] if isinstance(name, nstore.Variable)]
+        heads = [key_of({n: b[n] for n in first_names}) for b in joined]
+        order = [key_of(b) for b in upstream]
+        assert [h for i, h in enumerate(heads) if i == 0 or heads[i - 1] != h] == [
+            h for h in order if h in set(heads)
+        ]
