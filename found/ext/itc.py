@@ -211,7 +211,7 @@ class StampComparisonResult(enum.IntFlag):
 
 # --- id trees: 0 | 1 | (left, right) ----------------------------------------------------
 
-IdTree = Any  # int (0 or 1) or tuple[IdTree, IdTree]; Any because mypy lacks recursive aliases here
+IdTree = Any  # 0, 1, or a (left, right) tuple of id trees
 
 
 def _norm_id(left: IdTree, right: IdTree) -> IdTree:
@@ -251,6 +251,7 @@ def _split_id(tree: IdTree) -> tuple[IdTree, IdTree]:
 
 def _sum_ids(a: IdTree, b: IdTree) -> IdTree:
     """Union of two disjoint ids (spec §3.2); raises OverlappingIdIntervalError if they overlap."""
+    whole_a, whole_b = a, b
     values: list[IdTree] = []
     work: list[tuple[IdTree, IdTree]] = [(a, b)]
     while work:
@@ -268,9 +269,15 @@ def _sum_ids(a: IdTree, b: IdTree) -> IdTree:
             work.append((a[0], b[0]))
         else:
             raise OverlappingIdIntervalError(
-                f"cannot sum ids {_id_to_str(a)} and {_id_to_str(b)}: both own the same interval"
+                f"cannot sum ids {_shorten(_id_to_str(whole_a))} and "
+                f"{_shorten(_id_to_str(whole_b))}: both own part of the same interval"
             )
     return values[0]
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for an error message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _id_to_str(tree: IdTree) -> str:
@@ -347,7 +354,7 @@ def _decode_id(data: bytes, start: int, end: int) -> IdTree:
 
 # --- event trees: n | (n, left, right), children relative to n -------------------------
 
-EventTree = Any  # int or tuple[int, EventTree, EventTree]
+EventTree = Any  # a counter n, or an (n, left, right) tuple of event trees
 
 
 def _root(tree: EventTree) -> int:
@@ -658,8 +665,8 @@ def _decode_event(data: bytes, start: int, end: int) -> EventTree:
             offset, base, left, right = open_parents.pop()
             if _root(left) != 0 and _root(right) != 0:
                 raise CorruptEventError(
-                    f"event node ({base}, {_event_to_str(left)}, {_event_to_str(right)}) "
-                    "is not in normal form: neither child has counter 0",
+                    _shorten(f"event node ({base}, {_event_to_str(left)}, {_event_to_str(right)})")
+                    + " is not in normal form: neither child has counter 0",
                     offset,
                 )
             node = (base, left, right)
