@@ -3,19 +3,19 @@
 The caller gives each document as a counter of terms (or as text, through `tokenize`);
 `search` ranks documents by Okapi BM25 over the stored counts:
 
-| key (under prefix `S`)  | value                                                        |
-|-------------------------|--------------------------------------------------------------|
-| `S, "p", term, docid`   | `P((tf, doclen))` — posting (doclen copied: scoring reads no more) |
-| `S, "f", docid, term`   | `P((tf,))` — forward index, to replace or delete a document  |
-| `S, "d", docid`         | `P((doclen,))` — the document is indexed                     |
-| `S, "df", term`         | documents containing the term, int64 little-endian           |
-| `S, "N"`                | documents indexed, int64 little-endian                       |
-| `S, "L"`                | sum of all doclen, int64 little-endian                       |
+| key (under prefix `S`) | value                                                           |
+|------------------------|-----------------------------------------------------------------|
+| `S, "p", term, docid`  | `P((tf, doclen))`: a posting, doclen copied so scoring reads no more |
+| `S, "d", docid, i`     | piece i (≤ 90,000 B) of `P((doclen, ((term, tf), …)))`: forward index |
+| `S, "N"`               | documents indexed, int64 little-endian                          |
+| `S, "L"`               | sum of all doclen, int64 little-endian                          |
 
-The design choice: the statistics `df`, `N` and `L` are changed only by atomic adds and
-read with snapshot reads, so concurrent indexers never conflict on them, while the
-per-document keys make re-indexing exact — `index` reads the document's forward entries
-and undoes them before writing the new ones.
+The design choice: one key per (term, document) and nothing more per term. `search`
+reads each query term's posting list whole, so a term's document frequency df is the
+length of the list it reads — exact, with no counter to keep — while the corpus
+statistics `N` and `L` change only by atomic adds and are read with snapshot reads, so
+concurrent indexers never conflict on them. The forward index makes re-indexing exact:
+`index` reads the document's old terms and clears their postings before writing new ones.
 
 Relevance (Okapi BM25, k1 = 1.2, b = 0.75, the Lucene / SQLite FTS5 defaults), for query
 terms t (duplicates count once), document d of length dl, avgdl = L / N:
@@ -159,43 +159,42 @@ def _check_counter(store: PStore, packed_docid: bytes, counter: Any) -> dict[str
 # --- indexing --------------------------------------------------------------------------
 
 
-async def _unindex(
-    tx: Any, store: PStore, packed_docid: bytes
-) -> tuple[int, dict[bytes, int]] | None:
-    """Clear a document's postings and forward entries; return its old length and packed
-    term → tf, or None if it was not indexed. Statistics are left to the caller."""
-    length_value = await found.get(tx, store.prefix + found.pack(("d",)) + packed_docid)
-    if length_value is None:
+FORWARD_PIECE = 90_000
+
+
+def _forward_prefix(store: PStore, packed_docid: bytes) -> bytes:
+    return store.prefix + found.pack(("d",)) + packed_docid
+
+
+async def _unindex(tx: Any, store: PStore, packed_docid: bytes) -> int | None:
+    """Clear a document's postings and forward index; return its old length, or None if
+    it was not indexed. The statistics are left to the caller."""
+    forward = _forward_prefix(store, packed_docid)
+    pieces = [value async for _, value in found.query(tx, forward, found.next_prefix(forward))]
+    if not pieces:
         return None
-    forward = store.prefix + found.pack(("f",)) + packed_docid
+    length, pairs = found.unpack(b"".join(pieces))
     postings = store.prefix + found.pack(("p",))
-    old = {}
-    async for key, value in found.query(tx, forward, found.next_prefix(forward)):
-        packed_term = key[len(forward):]
-        old[packed_term] = found.unpack(value)[0]
-        found.clear(tx, postings + packed_term + packed_docid)
+    for term, _count in pairs:
+        found.clear(tx, postings + found.pack((term,)) + packed_docid)
     found.clear(tx, forward, found.next_prefix(forward))
-    return found.unpack(length_value)[0], old
+    return length
 
 
 async def index(tx: Any, store: PStore, docid: Any, counter: Mapping[str, int]) -> None:
     """Index document `docid` with `counter` (term → occurrences), replacing its old terms."""
     packed_docid = _pack_docid(docid)
     packed_terms = _check_counter(store, packed_docid, counter)
-    old_length, old = await _unindex(tx, store, packed_docid) or (None, {})
+    old_length = await _unindex(tx, store, packed_docid)
     length = sum(counter.values())
     postings = store.prefix + found.pack(("p",))
-    forward = store.prefix + found.pack(("f",)) + packed_docid
-    frequencies = store.prefix + found.pack(("df",))
+    pack = found.pack
     for term, packed_term in packed_terms.items():
-        count = counter[term]
-        found.set(tx, postings + packed_term + packed_docid, found.pack((count, length)))
-        found.set(tx, forward + packed_term, found.pack((count,)))
-        if old.pop(packed_term, None) is None:
-            found.add(tx, frequencies + packed_term, _ONE)
-    for packed_term in old:  # terms the document no longer has
-        found.add(tx, frequencies + packed_term, _MINUS_ONE)
-    found.set(tx, store.prefix + found.pack(("d",)) + packed_docid, found.pack((length,)))
+        found.set(tx, postings + packed_term + packed_docid, pack((counter[term], length)))
+    forward = pack((length, tuple(counter.items())))
+    forward_prefix = _forward_prefix(store, packed_docid)
+    for number, start in enumerate(range(0, len(forward), FORWARD_PIECE)):
+        found.set(tx, forward_prefix + pack((number,)), forward[start : start + FORWARD_PIECE])
     if old_length is None:
         found.add(tx, _key(store, "N"), _ONE)
     found.add(tx, _key(store, "L"), struct.pack("<q", length - (old_length or 0)))
@@ -212,15 +211,9 @@ async def index_text(tx: Any, store: PStore, docid: Any, text: str) -> None:
 
 async def delete(tx: Any, store: PStore, docid: Any) -> bool:
     """Remove document `docid` from the index; return False if it was not indexed."""
-    packed_docid = _pack_docid(docid)
-    unindexed = await _unindex(tx, store, packed_docid)
-    if unindexed is None:
+    old_length = await _unindex(tx, store, _pack_docid(docid))
+    if old_length is None:
         return False
-    old_length, old = unindexed
-    frequencies = store.prefix + found.pack(("df",))
-    for packed_term in old:
-        found.add(tx, frequencies + packed_term, _MINUS_ONE)
-    found.clear(tx, store.prefix + found.pack(("d",)) + packed_docid)
     found.add(tx, _key(store, "N"), _MINUS_ONE)
     found.add(tx, _key(store, "L"), struct.pack("<q", -old_length))
     return True
@@ -238,8 +231,14 @@ async def statistics(tx: Any, store: PStore) -> tuple[int, int]:
 
 
 async def document_frequency(tx: Any, store: PStore, term: str) -> int:
-    """Return how many documents contain `term` (a snapshot read)."""
-    return _int(await found.get(tx.snapshot, _key(store, "df", term)))
+    """Return how many documents contain `term` (the length of its posting list)."""
+    if not isinstance(term, str):
+        raise InvalidType(f"terms are str, got {term!r}")
+    begin = store.prefix + found.pack(("p", term))
+    total = 0
+    async for _ in found.query(tx.snapshot, begin, found.next_prefix(begin)):
+        total += 1
+    return total
 
 
 async def _postings(tx: Any, store: PStore, packed_term: bytes) -> list[tuple[bytes, bytes]]:
@@ -279,9 +278,8 @@ async def search(
         raise PStoreException(f"mode must be 'any' or 'all', got {mode!r}")
 
     packed_terms = [found.pack((term,)) for term in terms]
-    (count, total), frequencies, postings = await asyncio.gather(
+    (count, total), postings = await asyncio.gather(
         statistics(tx, store),
-        asyncio.gather(*(found.get(tx.snapshot, _key(store, "df", term)) for term in terms)),
         asyncio.gather(*(_postings(tx, store, packed) for packed in packed_terms)),
     )
     if count <= 0:
@@ -289,17 +287,26 @@ async def search(
     average_length = total / count if total > 0 else 1.0
     unpack = found.unpack
     scores: dict[bytes, float] = {}
-    matched: dict[bytes, int] = {}
-    for frequency_value, rows in zip(frequencies, postings, strict=True):
-        frequency = _int(frequency_value)
-        idf = math.log(1.0 + (count - frequency + 0.5) / (frequency + 0.5))
+    get = scores.get
+    # tf·(k1+1) / (tf + k1·(1 − b + b·dl/avgdl)) with the constants hoisted
+    base, slope = K1 * (1.0 - B), K1 * B / average_length
+    for rows in postings:
+        frequency = len(rows)
+        weight = math.log(1.0 + (count - frequency + 0.5) / (frequency + 0.5)) * (K1 + 1)
         for packed_docid, value in rows:
             tf, length = unpack(value)
-            norm = K1 * (1.0 - B + B * length / average_length)
-            scores[packed_docid] = scores.get(packed_docid, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
-            matched[packed_docid] = matched.get(packed_docid, 0) + 1
-    candidates = scores.items()
-    if mode == "all":
-        candidates = [(d, s) for d, s in candidates if matched[d] == len(terms)]
-    best = heapq.nsmallest(limit, candidates, key=lambda item: (-item[1], item[0]))
+            scores[packed_docid] = get(packed_docid, 0.0) + weight * tf / (
+                tf + base + slope * length
+            )
+    if mode == "all" and len(postings) > 1:
+        everywhere = set.intersection(*({docid for docid, _ in rows} for rows in postings))
+        scores = {docid: scores[docid] for docid in everywhere}
+    if len(scores) > limit:
+        # the limit-th best score, then everything at least as good (ties included)
+        threshold = heapq.nlargest(limit, scores.values())[-1]
+        candidates = [item for item in scores.items() if item[1] >= threshold]
+    else:
+        candidates = list(scores.items())
+    candidates.sort(key=lambda item: (-item[1], item[0]))
+    best = candidates[:limit]
     return [(unpack(packed_docid)[0], score) for packed_docid, score in best]
