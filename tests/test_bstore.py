@@ -267,4 +267,6 @@ async def test_randomized_against_a_python_model(db):
                 for blob in {bstore.digest_of(b): b for b in pool}.values()
                 if counts.get(bstore.digest_of(blob), 0) > 0
             )
-            assert len(await everything(db)) == expected_keys
+            keys = await everything(db)
+            assert len(keys) == expected_keys
+            assert all(key.startswith(store.prefix) for key, _ in keys)

@@ -266,4 +266,7 @@ async def test_randomized_no_stale_index_entry_survives(db, store):
                     )
                     assert sorted(await lookup(db, store, attribute, value)) == expected
             total = sum(len(d) for d in model.values())
-            assert len(await everything(db)) == 2 * total
+            keys = await everything(db)
+            assert len(keys) == 2 * total
+            prefixes = (store.entities, store.attributes)
+            assert all(key.startswith(prefixes) for key, _ in keys)

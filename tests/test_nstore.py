@@ -26,6 +26,16 @@ def test_indices_for_three_and_four_columns_are_the_anchors():
     ]
 
 
+def test_index_order_is_frozen_for_five_and_six_columns():
+    # the index number is in every key: this order is part of the on-disk format
+    assert nstore.compute_indices(5) == [
+        (0, 1, 2, 3, 4), (2, 0, 3, 4, 1), (3, 0, 1, 4, 2), (4, 0, 1, 2, 3), (1, 2, 3, 4, 0),
+        (1, 3, 4, 0, 2), (1, 4, 2, 0, 3), (2, 3, 4, 1, 0), (2, 4, 0, 1, 3), (3, 4, 0, 2, 1),
+    ]
+    # {2, 3, 5} is "(()))(" …: pairs are taken leftmost first, restarting after each
+    assert nstore.compute_indices(6)[17] == (2, 3, 5, 1, 0, 4)
+
+
 @pytest.mark.parametrize("n", range(1, 11))
 def test_indices_are_minimal_and_cover_every_pattern(n):
     indices = nstore.compute_indices(n)
@@ -517,7 +527,9 @@ async def test_randomized_against_a_python_set(db):
                         expected_join.append({**left, **right})
             assert sorted(map(key_of, joined)) == sorted(map(key_of, expected_join))
     # the invariant behind it all: each tuple is in every index or in none
-    assert len(await everything(db)) == len(model) * len(store.indices)
+    keys = await everything(db)
+    assert len(keys) == len(model) * len(store.indices)
+    assert all(key.startswith(store.prefix) for key, _ in keys)
 
 
 def brute_force_query(model_tuples, patterns) -> list[dict]:

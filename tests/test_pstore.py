@@ -252,3 +252,4 @@ async def test_randomized_against_a_python_model(db, store):
             assert count == len(model)
             assert total == sum(sum(c.values()) for c in model.values())
             assert frequencies == {w: sum(1 for c in model.values() if w in c) for w in vocabulary}
+            assert all(key.startswith(store.prefix) for key, _ in await everything(db))

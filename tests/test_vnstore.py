@@ -379,6 +379,19 @@ def test_bad_queries_raise_when_built(store):
         vnstore.select(None, store, var("a"), "b", "c", as_of=uuid.uuid4(), change=uuid.uuid4())
 
 
+async def test_a_change_too_large_for_one_transaction_is_refused(db, store, monkeypatch):
+    cid = await new_change(db, store, *[("add", ("many", "facts", n)) for n in range(50)])
+    monkeypatch.setattr(vnstore, "MAX_APPLY_BYTES", 2_000)
+    with pytest.raises(vnstore.ChangeTooLarge, match="split"):
+        await apply(db, store, cid)
+
+    async def state(tx):
+        return (await vnstore.change_get(tx, store, cid)).state
+
+    assert await run(db, state) == "open"
+    assert await present(db, store) == []
+
+
 async def test_writes_stay_inside_the_prefix(db, store):
     await apply(db, store, await new_change(db, store, ("add", ("a", "b", "c"))))
     assert all(key.startswith(store.prefix) for key, _ in await everything(db))

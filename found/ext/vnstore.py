@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -211,15 +210,12 @@ def _pack_items(vn: VNStore, items: tuple, what: str) -> list[bytes]:
 
 # --- the active change -----------------------------------------------------------------
 
-# Per-transaction scratch when the transaction has no `vars` dict of its own.
-_ACTIVE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _scratch(tx: Any) -> dict:
+    """The transaction's per-attempt scratch dict (`tx.vars`, cleared on each retry)."""
     scratch = getattr(tx, "vars", None)
-    if isinstance(scratch, dict):
-        return scratch
-    return _ACTIVE.setdefault(tx, {})
+    if not isinstance(scratch, dict):
+        raise InvalidType(f"expected a found transaction with .vars, got {type(tx).__name__}")
+    return scratch
 
 
 def change_continue(tx: Any, vn: VNStore, cid: uuid.UUID) -> None:
