@@ -774,8 +774,9 @@ def query(
     came in that reading all rows of the pattern's constants is cheaper, those rows are
     read once and joined in memory (a hash join). Either way the bindings come grouped
     by incoming binding, in its order; within a group the order is the index order of the
-    scan used, deterministic for given data. `offset`/`limit` window the final stream.
-    All patterns are validated now.
+    scan used, deterministic for given data. A hash join reads, and so takes a read
+    conflict on, the whole range of the pattern's constants. `offset`/`limit` window the
+    final stream. All patterns are validated now.
     """
     if not patterns:
         raise NStoreException("query needs at least one pattern, got none")
