@@ -101,6 +101,8 @@ int set_knob(const std::string& text) {
     if (name == "found_mvcc_window_versions" && v > 0) knobs().mvcc_window_versions = v;
     else if (name == "found_future_version_wait_ms" && v >= 0) knobs().future_version_wait_ms = v;
     else if (name == "found_sync") knobs().sync = v != 0;
+    else if (name == "found_checkpoint_bytes" && v >= 0) knobs().checkpoint_bytes = v;
+    else if (name == "found_relaxed_sync_ms" && v >= 1) knobs().relaxed_sync_ms = v;
     else if (name == "found_fault_seed") knobs().fault_seed = (uint64_t)v;
     else if (name == "found_group_commit_us" && v >= 0) { /* batching is adaptive */ }
     else return kInvalidOptionValue;

@@ -21,9 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "atomic.h"
 #include "errors.h"
 #include "network.h"
+#include "snapshot.h"
 
 namespace found {
 
@@ -58,6 +61,8 @@ Knobs load_knobs() {
     k.mvcc_window_versions = env_int("FOUND_MVCC_WINDOW_VERSIONS", k.mvcc_window_versions);
     k.future_version_wait_ms = env_int("FOUND_FUTURE_VERSION_WAIT_MS", k.future_version_wait_ms);
     k.sync = env_int("FOUND_SYNC", 1) != 0;
+    k.checkpoint_bytes = env_int("FOUND_CHECKPOINT_BYTES", k.checkpoint_bytes);
+    k.relaxed_sync_ms = env_int("FOUND_RELAXED_SYNC_MS", k.relaxed_sync_ms);
     if (const char* p = getenv("FOUND_FAULT_PROBABILITY")) k.fault_probability = strtod(p, nullptr);
     k.fault_seed = (uint64_t)env_int("FOUND_FAULT_SEED", 0);
     return k;
@@ -97,6 +102,14 @@ int Engine::open(const std::string& location, Engine** out, std::string* message
         return rc;
     }
     if (!fresh_memory) registry()[location] = engine;
+    if (!engine->memory_) {
+        /* A log already past the threshold is checkpointed right away, off the caller. */
+        engine->retain();
+        Network::instance().post([engine] {
+            engine->maybe_checkpoint();
+            engine->release();
+        });
+    }
     *out = engine;
     return 0;
 }
@@ -127,8 +140,22 @@ int Engine::load(std::string* message) {
             *message = "cannot write " + lock_path;
             return kFileNotWritable;
         }
+        unlink((directory_ + "/snapshot.tmp").c_str()); /* an interrupted checkpoint */
+        int rc = load_snapshot(
+            directory_,
+            [this](std::string&& key, std::string&& value) { store_.put(key, &value, 1, 1); },
+            &snapshot_version_, &snapshot_bytes_, message);
+        if (rc) return rc;
+        if (snapshot_version_) {
+            /* Rows were loaded at version 1; they are the state as of the snapshot. */
+            last_version_ = snapshot_version_;
+            struct stat st;
+            if (stat((directory_ + "/snapshot.dat").c_str(), &st) == 0)
+                last_checkpoint_unix_ = (int64_t)st.st_mtime;
+        }
         rc_replayed_ = 0;
-        int rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
+        rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
+            if (commit.version <= snapshot_version_) return; /* already in the snapshot */
             apply(commit, commit.version);
             if (commit.version > last_version_) last_version_ = commit.version;
             rc_replayed_++;
@@ -151,6 +178,7 @@ int Engine::load(std::string* message) {
         apply(seed, seed.version);
         last_version_ = seed.version;
     }
+    applied_version_ = last_version_;
     return 0;
 }
 
@@ -192,6 +220,10 @@ Version Engine::read_version() {
     if (in_flight_from_) return in_flight_from_ - 1;
     last_version_ = std::max(last_version_, clock_version());
     return last_version_;
+}
+
+Version Engine::oldest_readable() {
+    return std::min(current_version() - knobs().mvcc_window_versions, checkpoint_pin_.load());
 }
 
 Version Engine::current_version() {
@@ -350,16 +382,25 @@ void Engine::process_commits() {
     if (!accepted.empty()) {
         int io_error = 0;
         if (!memory_) {
+            bool needs_sync = false;
+            for (const auto& request : batch) needs_sync = needs_sync || !request->durability_risky;
             io_error = wal_.append(records);
-            if (!io_error && knobs().sync) io_error = wal_.sync();
+            if (!io_error && knobs().sync && needs_sync) {
+                io_error = wal_.sync();
+                unsynced_ = false;
+            } else if (!io_error && knobs().sync) {
+                unsynced_ = true;
+                schedule_relaxed_sync();
+            }
         }
         if (io_error) {
             for (Outcome& o : outcomes)
                 if (!o.error && o.version) o.error = kCommitUnknownResult;
         } else {
-            const Version oldest = current_version() - window;
+            const Version oldest = oldest_readable();
             std::unique_lock<std::shared_mutex> data(data_mutex_);
             for (const LoggedCommit& commit : accepted) apply(commit, oldest);
+            applied_version_ = accepted.back().version;
         }
         {
             std::lock_guard<std::mutex> lock(version_mutex_);
@@ -373,6 +414,110 @@ void Engine::process_commits() {
     for (size_t i = 0; i < batch.size(); i++)
         batch[i]->done(outcomes[i].error, outcomes[i].version, outcomes[i].versionstamp);
     if (!accepted.empty()) fire_watches(accepted);
+    maybe_checkpoint();
+}
+
+/* ------------------------------------------------------------------------------------
+ * Relaxed durability and checkpoints
+ * ---------------------------------------------------------------------------------- */
+
+void Engine::schedule_relaxed_sync() {
+    if (relaxed_sync_scheduled_) return;
+    relaxed_sync_scheduled_ = true;
+    retain();
+    Network::instance().post_at(
+        Network::Clock::now() + std::chrono::milliseconds(knobs().relaxed_sync_ms), [this] {
+            relaxed_sync_scheduled_ = false;
+            if (unsynced_ && wal_.sync() == 0) unsynced_ = false;
+            release();
+        });
+}
+
+/* Network thread: starts a checkpoint when the log has grown past the threshold. The
+ * snapshot is written by its own thread, reading the store at `version` (pinned so the
+ * MVCC pruning keeps it), so commits go on meanwhile. */
+void Engine::maybe_checkpoint() {
+    if (memory_ || checkpoint_running_.load()) return;
+    if (wal_.size() <= 16 || wal_.size() < knobs().checkpoint_bytes) return;
+    const Version version = applied_version_;
+    const int64_t log_offset = wal_.size(); /* every record before it is <= version */
+    checkpoint_running_ = true;
+    checkpoint_pin_ = version;
+    retain();
+    std::thread([this, version, log_offset] { write_checkpoint(version, log_offset); }).detach();
+}
+
+void Engine::write_checkpoint(Version version, int64_t log_offset) {
+    SnapshotWriter writer;
+    std::string message;
+    int rc = writer.begin(directory_, version, &message);
+    std::string position;
+    bool first = true;
+    std::vector<std::pair<std::string, std::string>> rows;
+    while (rc == 0) {
+        rows.clear();
+        {
+            std::shared_lock<std::shared_mutex> data(data_mutex_);
+            auto it = store_.next_present(position, first, version);
+            for (; it != store_.end() && rows.size() < 4096;
+                 it = store_.next_present(it->first, false, version))
+                rows.emplace_back(it->first, *Store::value_at(it, version));
+        }
+        first = false;
+        if (rows.empty()) break;
+        position = rows.back().first;
+        rc = writer.write(rows);
+    }
+    if (rc == 0) rc = writer.finish(&message);
+    else writer.abandon();
+    const int64_t bytes = writer.bytes();
+    Network::instance().post([this, rc, version, log_offset, bytes, message] {
+        finish_checkpoint(rc, version, log_offset, bytes, message);
+        release();
+    });
+}
+
+void Engine::finish_checkpoint(int error, Version version, int64_t log_offset, int64_t bytes,
+                               const std::string& message) {
+    std::string rotate_message;
+    if (!error) error = wal_.rotate(log_offset, &rotate_message);
+    if (error) {
+        last_checkpoint_error_ = message.empty() ? rotate_message : message;
+    } else {
+        snapshot_version_ = version;
+        snapshot_bytes_ = bytes;
+        checkpoints_++;
+        last_checkpoint_unix_ = (int64_t)time(nullptr);
+        last_checkpoint_error_.clear();
+    }
+    checkpoint_pin_ = INT64_MAX;
+    checkpoint_running_ = false;
+}
+
+std::string Engine::status_json() {
+    size_t keys, bytes;
+    {
+        std::shared_lock<std::shared_mutex> data(data_mutex_);
+        keys = store_.live_keys();
+        bytes = store_.live_bytes();
+    }
+    std::string escaped;
+    for (char c : location_) {
+        if (c == '"' || c == '\\') escaped.push_back('\\');
+        escaped.push_back(c);
+    }
+    return std::string("{\"client\":{\"database_status\":{\"available\":true,\"healthy\":true},"
+                       "\"coordinators\":{\"quorum_reachable\":true}},\"found\":{\"engine\":\"embedded\","
+                       "\"location\":\"") +
+           escaped + "\",\"keys\":" + std::to_string(keys) + ",\"bytes\":" + std::to_string(bytes) +
+           ",\"log_bytes\":" + std::to_string(wal_.size()) +
+           ",\"snapshot_version\":" + std::to_string(snapshot_version_) +
+           ",\"snapshot_bytes\":" + std::to_string(snapshot_bytes_) +
+           ",\"checkpoints\":" + std::to_string(checkpoints_) +
+           ",\"last_checkpoint_unix\":" + std::to_string(last_checkpoint_unix_) +
+           ",\"checkpoint_running\":" + (checkpoint_running_.load() ? "true" : "false") +
+           ",\"checkpoint_error\":\"" + last_checkpoint_error_ + "\"" +
+           ",\"in_memory\":" + (memory_ ? "true" : "false") + "}}";
 }
 
 void Engine::apply(const LoggedCommit& commit, Version oldest) {

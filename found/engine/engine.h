@@ -46,6 +46,9 @@ struct CommitRequest {
     std::vector<KeyRange> read_ranges;
     std::vector<KeyRange> write_ranges;
     std::vector<Mutation> mutations;
+    /* FDB's durability_risky option: acknowledged before the log is synced (a background
+     * sync follows within found_relaxed_sync_ms). */
+    bool durability_risky = false;
     /* Runs on the network thread once the outcome is known (error 0 = durable). */
     std::function<void(int error, Version commit_version, const std::string& versionstamp)> done;
 };
@@ -54,6 +57,9 @@ struct Knobs {
     int64_t mvcc_window_versions = 5000000;
     int64_t future_version_wait_ms = 1000;
     bool sync = true;
+    /* Log size that starts a checkpoint, and the background sync period of relaxed commits. */
+    int64_t checkpoint_bytes = 64LL << 20;
+    int64_t relaxed_sync_ms = 100;
     /* Fault injection: fraction of commits failed with a retryable error, and its seed. */
     double fault_probability = 0.0;
     uint64_t fault_seed = 0;
@@ -91,6 +97,9 @@ public:
     /* Fires `future` once the committed value of `key` differs from `initial`. */
     void add_watch(const std::string& key, std::optional<std::string> initial, Future* future);
 
+    /* A small JSON document: key count, bytes, log size, last checkpoint… */
+    std::string status_json();
+
     bool unavailable() const { return unavailable_; }
     bool in_memory() const { return memory_; }
     const std::string& location() const { return location_; }
@@ -104,6 +113,14 @@ private:
     void fire_watches(const std::vector<LoggedCommit>& commits);
     int injected_fault();
     Version clock_version() const;
+    /* The oldest version a reader may still use: the MVCC window, or a running
+     * checkpoint's version if older. */
+    Version oldest_readable();
+    void maybe_checkpoint();
+    void write_checkpoint(Version version, int64_t log_offset);
+    void finish_checkpoint(int error, Version version, int64_t log_offset, int64_t bytes,
+                           const std::string& message);
+    void schedule_relaxed_sync();
 
     std::string location_;
     std::string directory_;
@@ -128,6 +145,18 @@ private:
     std::mt19937_64 fault_random_;
 
     size_t conflicts_size_after_forget_ = 0;
+
+    /* Checkpoints (the version pinned while one runs; INT64_MAX when none). */
+    std::atomic<bool> checkpoint_running_{false};
+    std::atomic<Version> checkpoint_pin_{INT64_MAX};
+    Version applied_version_ = 0;
+    Version snapshot_version_ = 0;
+    int64_t snapshot_bytes_ = 0;
+    int64_t checkpoints_ = 0;
+    int64_t last_checkpoint_unix_ = 0;
+    std::string last_checkpoint_error_;
+    bool unsynced_ = false;
+    bool relaxed_sync_scheduled_ = false;
     int64_t rc_replayed_ = 0;
 
     std::mutex watch_mutex_;

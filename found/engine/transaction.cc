@@ -436,11 +436,12 @@ int Transaction::set_option(int code, const uint8_t* value, int length) {
         case 714: no_param(); if (ok) options_.special_key_space_enable_writes = true; break;
         case 1100: no_param(); if (ok) options_.bypass_unreadable = true; break;
         case 303: case 304: no_param(); if (ok) options_.lock_aware = true; break;
+        case 120: no_param(); if (ok) options_.durability_risky = true; break;
         case 800: case 801:
             if (length > 255) defer_error(kTagTooLong);
             break;
         /* Accepted and ignored: no parameter. */
-        case 10: case 20: case 21: case 23: case 40: case 50: case 52: case 110: case 120:
+        case 10: case 20: case 21: case 23: case 40: case 50: case 52: case 110:
         case 130: case 200: case 201: case 300: case 400: case 404: case 406: case 504:
         case 505: case 507: case 508: case 509: case 510: case 511: case 700: case 702:
         case 710: case 711: case 712: case 1000: case 1101: case 1102: case 4000:
@@ -597,14 +598,7 @@ Future* Transaction::get(const std::string& key, bool snapshot) {
         std::string value;
         bool known = true;
         if (key == "\xff\xff/status/json") {
-            std::shared_lock<std::shared_mutex> data(engine_->data_mutex());
-            value = std::string("{\"client\":{\"database_status\":{\"available\":true,\"healthy\":true},"
-                                "\"coordinators\":{\"quorum_reachable\":true}},\"cluster\":{\"found\":{"
-                                "\"engine\":\"embedded\",\"keys\":") +
-                    std::to_string(engine_->store().live_keys()) + ",\"bytes\":" +
-                    std::to_string(engine_->store().live_bytes()) + ",\"log_bytes\":" +
-                    std::to_string(engine_->wal_bytes()) + ",\"location\":\"" +
-                    engine_->location() + "\"}}}";
+            value = engine_->status_json();
         } else if (key == "\xff\xff/connection_string" || key == "\xff\xff/cluster_file_path") {
             value = database_->connection;
         } else {
@@ -1046,6 +1040,7 @@ Future* Transaction::commit() {
     request->read_ranges = read_ranges_;
     request->write_ranges = write_ranges_;
     request->mutations = mutations_;
+    request->durability_risky = options_.durability_risky;
     commit_state_ = CommitState::kCommitting;
     Future* future = new Future(FutureKind::kVoid);
     future->retain(); /* the engine's reference */

@@ -115,6 +115,7 @@ private:
         bool special_key_space_relaxed = false;
         bool special_key_space_enable_writes = false;
         bool lock_aware = false;
+        bool durability_risky = false;
         /* Whether timeout / retry_limit / max_retry_delay were set on this transaction:
          * those survive on_error. */
         bool timeout_set = false, retry_limit_set = false, max_retry_delay_set = false;

@@ -123,7 +123,9 @@ void Wal::encode(const LoggedCommit& commit, std::string* out) {
 
 int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>& replay,
               std::string* message) {
+    dir_ = dir;
     const std::string path = dir + "/wal.log";
+    unlink((dir + "/wal.tmp").c_str()); /* an interrupted rotation; wal.log is still whole */
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         *message = "cannot open " + path + ": " + strerror(errno);
@@ -209,5 +211,47 @@ int Wal::append(const std::string& records) {
 }
 
 int Wal::sync() { return fdatasync(fd_) == 0 ? 0 : kIoError; }
+
+int Wal::rotate(int64_t offset, std::string* message) {
+    std::string tail((size_t)(size_ - offset), '\0');
+    size_t done = 0;
+    while (done < tail.size()) {
+        ssize_t n = pread(fd_, &tail[done], tail.size() - done, (off_t)(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            *message = "cannot read the log tail";
+            return kIoError;
+        }
+        done += (size_t)n;
+    }
+    std::string contents(kMagic, 8);
+    put_u32(&contents, kFormatVersion);
+    put_u32(&contents, 0);
+    contents.append(tail);
+    const std::string temporary = dir_ + "/wal.tmp", path = dir_ + "/wal.log";
+    int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *message = "cannot create " + temporary + ": " + strerror(errno);
+        return kIoError;
+    }
+    done = 0;
+    while (done < contents.size()) {
+        ssize_t n = pwrite(fd, contents.data() + done, contents.size() - done, (off_t)done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += (size_t)n;
+    }
+    if (done != contents.size() || fdatasync(fd) != 0 || rename(temporary.c_str(), path.c_str()) != 0 ||
+        sync_directory(dir_) != 0) {
+        close(fd);
+        unlink(temporary.c_str());
+        *message = "cannot rotate " + path;
+        return kIoError;
+    }
+    close(fd_);
+    fd_ = fd;
+    size_ = (int64_t)contents.size();
+    return 0;
+}
 
 }  // namespace found

@@ -34,6 +34,10 @@ public:
     int open(const std::string& dir, const std::function<void(LoggedCommit&&)>& replay,
              std::string* message);
 
+    /* Replaces the log by a new one holding only the records from byte `offset` on (those
+     * a checkpoint does not cover): written to wal.tmp, synced, renamed. 0 or 1510. */
+    int rotate(int64_t offset, std::string* message);
+
     /* Appends the encoded records (see encode) with one write; 1510 on I/O failure. */
     int append(const std::string& records);
     /* Makes everything appended so far durable (fdatasync); 1510 on failure. */
@@ -46,6 +50,7 @@ public:
     bool is_open() const { return fd_ >= 0; }
 
 private:
+    std::string dir_;
     int fd_ = -1;
     int64_t size_ = 0;
 };
