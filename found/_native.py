@@ -176,3 +176,10 @@ async def wait_error(future: object) -> None:
     code = lib.fdb_future_get_error_w(future)
     lib.fdb_future_destroy_w(future)
     check(code)
+
+
+def set_knob(name: str, value: int | float | str) -> None:
+    """Sets an engine knob (``found_*`` names; see README) through FDB's knob option."""
+    ensure_started()
+    text = f"{name}={value}".encode()
+    check(lib.fdb_network_set_option_w(40, text, len(text)))
