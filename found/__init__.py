@@ -5,6 +5,7 @@ The table of contents of the public API; every name is defined in its own module
 
 from . import errors
 from .database import Database, default_data_directory, open
+from .options import set_option
 from .reads import (
     StreamingMode,
     all,
@@ -101,6 +102,7 @@ __all__ = [
     "reset",
     "set",
     "set_read_version",
+    "set_option",
     "set_versionstamped_key",
     "set_versionstamped_value",
     "split_points",

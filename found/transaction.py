@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from . import _native, errors
 from ._capi import ffi, lib
 from .database import Database, _option_bytes
+from .options import TRANSACTION_OPTIONS, encode
 
 T = TypeVar("T")
 
@@ -110,28 +111,16 @@ class Transaction:
         return f"<found {kind} on {self.database.location!r}>"
 
 
-# transaction options (FDB codes) accepted as keyword arguments
-_OPTION_CODES = {
-    "timeout": 500,
-    "retry_limit": 501,
-    "max_retry_delay": 502,
-    "size_limit": 503,
-}
-
-
-def create_transaction(db: Database, **options: int) -> Transaction:
-    """Creates a bare transaction; most code wants ``transactional`` or ``transaction``."""
+def create_transaction(db: Database, **options: Any) -> Transaction:
+    """Creates a bare transaction with named options (``timeout=500``,
+    ``durability_risky=True``… see ``found.options``); most code wants ``transactional``
+    or ``transaction``."""
+    encoded = [encode(TRANSACTION_OPTIONS, name, value) for name, value in options.items()]
     out = ffi.new("FDBTransaction**")
     _native.check(lib.fdb_database_create_transaction_w(db.pointer, out))
     tx = Transaction(db, out[0])
-    for name, value in options.items():
-        code = _OPTION_CODES.get(name)
-        if code is None:
-            tx.close()
-            raise errors.InvalidArgument(
-                f"unknown transaction option {name!r}; known: {', '.join(sorted(_OPTION_CODES))}"
-            )
-        tx.set_option(code, value)
+    for code, parameter in encoded:
+        tx.set_option(code, parameter)
     return tx
 
 
@@ -193,7 +182,7 @@ async def transactional(
 
 
 @asynccontextmanager
-async def transaction(db: Database, **options: int) -> AsyncIterator[Transaction]:
+async def transaction(db: Database, **options: Any) -> AsyncIterator[Transaction]:
     """``async with found.transaction(db) as tx:`` — commits on a clean exit, no retry;
     an exception inside the block discards the writes."""
     tx = create_transaction(db, **options)

@@ -296,3 +296,21 @@ async def test_next_prefix():
     assert found.next_prefix(b"a\xff\xff") == b"b"
     with pytest.raises(errors.InvalidArgument):
         found.next_prefix(b"\xff")
+
+
+async def test_named_options_and_their_errors(db):
+    async with found.transaction(db, timeout=5000, retry_limit=3, durability_risky=True) as tx:
+        found.set(tx, b"relaxed", b"1")
+    assert await found.transactional(db, lambda tx: found.get(tx, b"relaxed")) == b"1"
+    with pytest.raises(errors.InvalidArgument, match="unknown option 'timeoutt'"):
+        found.create_transaction(db, timeoutt=5)
+    with pytest.raises(errors.InvalidType, match="takes an int"):
+        found.create_transaction(db, timeout="5")
+    async with found.transaction(db) as tx:
+        found.set_option(tx, "read_system_keys")
+        assert await found.get(tx, b"\xff/coordinators") is not None
+    found.set_option(db, "transaction_timeout", 1)
+    with pytest.raises(errors.TransactionTimedOut):
+        async with found.transaction(db) as tx:
+            await asyncio.sleep(0.01)
+            await found.get(tx, b"k")
