@@ -47,6 +47,23 @@ def _no_progress(done: int, total: int) -> None:
     pass
 
 
+def _whole_record(data: bytes, at: int) -> int | None:
+    """The commit version of the record at ``at`` if it is whole and checksummed, else None."""
+    if len(data) - at < 8:
+        return None
+    length, checksum = struct.unpack_from("<II", data, at)
+    if length < 12 or length > len(data) - at - 8:
+        return None
+    payload = data[at + 8 : at + 8 + length]
+    if crc32c(payload) != checksum:
+        return None
+    return struct.unpack_from("<Q", payload, 0)[0]
+
+
+def _valid_record_after(data: bytes, start: int) -> bool:
+    return any(_whole_record(data, at) is not None for at in range(start, len(data) - 19))
+
+
 def verify_log(path: Path, progress: Progress = _no_progress) -> FileReport:
     """Checks every record of a log: a bad checksum before the last record is an error,
     an incomplete or bad final record is a torn tail (the engine drops it at open)."""
@@ -62,27 +79,21 @@ def verify_log(path: Path, progress: Progress = _no_progress) -> FileReport:
     at = 16
     while at < len(data):
         progress(at, len(data))
-        remaining = len(data) - at
-        if remaining < 8:
-            report.torn_tail_bytes = remaining
-            break
-        length, checksum = struct.unpack_from("<II", data, at)
-        if length > remaining - 8:
-            report.torn_tail_bytes = remaining
-            break
-        payload = data[at + 8 : at + 8 + length]
-        last = at + 8 + length == len(data)
-        if crc32c(payload) != checksum or length < 12:
-            if last:
-                report.torn_tail_bytes = remaining
-                break
-            report.errors.append(f"checksum mismatch in the log record at byte offset {at}")
+        commit_version = _whole_record(data, at)
+        if commit_version is None:
+            # Torn tail only if nothing valid follows: a crash tears the last write only.
+            if _valid_record_after(data, at + 1):
+                report.errors.append(
+                    f"damaged log record at byte offset {at} with valid records after it"
+                )
+            else:
+                report.torn_tail_bytes = len(data) - at
             return report
-        (commit_version,) = struct.unpack_from("<Q", payload, 0)
         if report.first_version is None:
             report.first_version = commit_version
         report.last_version = commit_version
         report.records += 1
+        (length,) = struct.unpack_from("<I", data, at)
         at += 8 + length
     progress(len(data), len(data))
     return report

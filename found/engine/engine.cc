@@ -201,8 +201,11 @@ void Engine::release() {
         f->fail(kOperationCancelled);
         f->release();
     }
-    if (lock_fd_ >= 0) close(lock_fd_); /* closing drops the flock */
     delete this;
+}
+
+Engine::~Engine() {
+    if (lock_fd_ >= 0) close(lock_fd_); /* closing drops the flock, also after a failed load */
 }
 
 /* ------------------------------------------------------------------------------------
@@ -256,8 +259,9 @@ void Engine::submit(std::unique_ptr<CommitRequest> request) {
     if (schedule) {
         retain();
         Network::instance().post([this] {
-            process_commits();
-            release();
+            std::vector<std::function<void()>> completions = process_commits();
+            release(); /* each transaction still holds its own reference */
+            for (auto& complete : completions) complete();
         });
     }
 }
@@ -271,14 +275,15 @@ int Engine::injected_fault() {
     return kFaults[fault_random_() % 3];
 }
 
-void Engine::process_commits() {
+std::vector<std::function<void()>> Engine::process_commits() {
     std::vector<std::unique_ptr<CommitRequest>> batch;
     {
         std::lock_guard<std::mutex> lock(queue_mutex_);
         batch.swap(queue_);
         processing_scheduled_ = false;
     }
-    if (batch.empty()) return;
+    std::vector<std::function<void()>> completions;
+    if (batch.empty()) return completions;
 
     struct Outcome {
         int error = 0;
@@ -411,10 +416,16 @@ void Engine::process_commits() {
             conflicts_size_after_forget_ = conflicts_.size();
         }
     }
-    for (size_t i = 0; i < batch.size(); i++)
-        batch[i]->done(outcomes[i].error, outcomes[i].version, outcomes[i].versionstamp);
     if (!accepted.empty()) fire_watches(accepted);
     maybe_checkpoint();
+    for (size_t i = 0; i < batch.size(); i++) {
+        auto request = std::make_shared<std::unique_ptr<CommitRequest>>(std::move(batch[i]));
+        Outcome outcome = outcomes[i];
+        completions.push_back([request, outcome] {
+            (*request)->done(outcome.error, outcome.version, outcome.versionstamp);
+        });
+    }
+    return completions;
 }
 
 /* ------------------------------------------------------------------------------------

@@ -107,8 +107,12 @@ public:
 
 private:
     Engine() = default;
+    ~Engine();
     int load(std::string* message);
-    void process_commits();
+    /* Resolves, logs and applies the queued commits; returns the completions to run once
+     * the pipeline's own reference is dropped (so closing the last handle right after a
+     * commit really closes the store). */
+    std::vector<std::function<void()>> process_commits();
     void apply(const LoggedCommit& commit, Version oldest);
     void fire_watches(const std::vector<LoggedCommit>& commits);
     int injected_fault();

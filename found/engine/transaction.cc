@@ -5,6 +5,7 @@
  * may call straight back into this transaction. */
 #include "transaction.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <algorithm>
@@ -26,7 +27,7 @@ const int64_t kMutationOverhead = 28;
 const int64_t kConflictRangeOverhead = 16;
 const std::string kSystemPrefix("\xff", 1);
 const std::string kSpecialPrefix("\xff\xff", 2);
-const std::string kMetadataVersionKey("\xff/metadataVersion", 18);
+const std::string kMetadataVersionKey("\xff/metadataVersion");
 
 std::string key_after(const std::string& key) { return key + std::string(1, '\0'); }
 
@@ -274,6 +275,7 @@ void Transaction::soft_reset(std::vector<Future*>* to_fail) {
     total_cost_ = 0;
     read_version_ = 0;
     deferred_error_ = 0;
+    tracing_set_late_ = false;
     commit_state_ = CommitState::kIdle;
     poisoned_ = false;
     const Options kept = options_;
@@ -557,9 +559,9 @@ void Transaction::poll_deferred(Future* future, std::function<int(Future&)> op,
             }
         }
     }
+    release();
     if (!future->is_ready()) future->complete(rc, [](Future&) {});
     future->release();
-    release();
 }
 
 void Transaction::set_read_version(int64_t version) {
@@ -591,28 +593,7 @@ Future* Transaction::get_read_version() {
 }
 
 Future* Transaction::get(const std::string& key, bool snapshot) {
-    if (key.size() >= 2 && key.compare(0, 2, kSpecialPrefix) == 0) {
-        std::lock_guard<std::recursive_mutex> lock(mutex_);
-        if (int rc = check_deferred_or_state()) return Future::failed(FutureKind::kValue, rc);
-        Future* f = new Future(FutureKind::kValue);
-        std::string value;
-        bool known = true;
-        if (key == "\xff\xff/status/json") {
-            value = engine_->status_json();
-        } else if (key == "\xff\xff/connection_string" || key == "\xff\xff/cluster_file_path") {
-            value = database_->connection;
-        } else {
-            known = false;
-        }
-        if (!known && !options_.special_key_space_relaxed) {
-            f->mark_ready(kSpecialKeysNoModuleFound);
-            return f;
-        }
-        f->present = known;
-        f->bytes = std::move(value);
-        f->mark_ready();
-        return f;
-    }
+    if (key.size() >= 2 && key.compare(0, 2, kSpecialPrefix) == 0) return special_get(key);
     const size_t limit = (!key.empty() && (uint8_t)key[0] == 0xff) ? kSystemKeySizeLimit : kKeySizeLimit;
     return read(FutureKind::kValue, [this, key, snapshot, limit](Future& f) -> int {
         if (key.size() > limit) {
@@ -621,10 +602,11 @@ Future* Transaction::get(const std::string& key, bool snapshot) {
         }
         if (key >= max_read_key() && key != kMetadataVersionKey) return kKeyOutsideLegalRange;
         const bool ryw = ryw_for(snapshot);
-        if (ryw) {
+        if (ryw && !options_.bypass_unreadable) {
             auto it = writes_.find(key);
-            if (it != writes_.end() && it->second.unreadable && !options_.bypass_unreadable)
-                return kAccessedUnreadable;
+            if (it != writes_.end() && it->second.unreadable) return kAccessedUnreadable;
+            for (const KeyRange& r : unreadable_ranges_)
+                if (key >= r.begin && key < r.end) return kAccessedUnreadable;
         }
         bool read_store;
         std::optional<std::string> value;
@@ -678,13 +660,16 @@ Future* Transaction::get_range(const std::string& begin_key, bool begin_or_equal
     if (budget > 0) byte_limit = byte_limit > 0 ? std::min<int64_t>(byte_limit, budget) : budget;
     const int64_t row_limit = no_row_limit ? 0 : limit;
 
-    if (begin_key.compare(0, 2, kSpecialPrefix) == 0 && begin_key.size() >= 2) {
-        std::lock_guard<std::recursive_mutex> lock(mutex_);
-        if (!options_.special_key_space_relaxed)
-            return Future::failed(FutureKind::kKeyValueArray, kSpecialKeysNoModuleFound);
-        Future* f = new Future(FutureKind::kKeyValueArray);
-        f->mark_ready();
-        return f;
+    if (begin_key.size() >= 2 && begin_key.compare(0, 2, kSpecialPrefix) == 0) {
+        if (end_key.size() < 2 || end_key.compare(0, 2, kSpecialPrefix) < 0)
+            return Future::failed(FutureKind::kKeyValueArray, kInvertedRange);
+        auto plain = [](const std::string& key, bool or_equal, int offset) {
+            /* first_greater_or_equal / first_greater_than are what range bounds use here */
+            return (or_equal && offset == 1) ? key_after(key) : key;
+        };
+        return special_get_range(plain(begin_key, begin_or_equal, begin_offset),
+                                 plain(end_key, end_or_equal, end_offset), row_limit > 0 ? (int)row_limit : 0,
+                                 reverse);
     }
 
     return read(FutureKind::kKeyValueArray, [=, this](Future& f) -> int {
@@ -721,10 +706,25 @@ Future* Transaction::get_range(const std::string& begin_key, bool begin_or_equal
                 auto it = writes_.find(row.first);
                 if (it != writes_.end() && it->second.unreadable) return kAccessedUnreadable;
             }
+            /* Where this transaction's versionstamped keys will land is unknown until commit. */
+            const std::string& low = std::min(begin_key, begin);
+            const std::string& high = std::max(end_key, end);
+            for (const KeyRange& r : unreadable_ranges_)
+                if (low < high && r.begin < high && low < r.end) return kAccessedUnreadable;
         }
-        if (!snapshot && begin < end) {
-            if (!reverse) add_read_range(begin, more ? key_after(rows.back().first) : end);
-            else add_read_range(more ? rows.back().first : begin, end);
+        if (!snapshot) {
+            /* What the reads depended on: from the begin selector's edge (or the resolved
+             * begin, if earlier) to the end selector's edge (or the resolved end, if
+             * later); a read stopped by a limit depends only on what it returned. */
+            const std::string begin_edge = begin_or_equal ? key_after(begin_key) : begin_key;
+            const std::string end_edge = end_or_equal ? key_after(end_key) : end_key;
+            /* first_greater_or_equal / first_greater_than bounds depend on their edge only */
+            std::string conflict_begin = begin_offset == 1 ? begin_edge : std::min(begin_edge, begin);
+            std::string conflict_end = end_offset == 1 ? end_edge : std::max(end_edge, end);
+            if (more && !reverse) conflict_end = key_after(rows.back().first);
+            if (more && reverse) conflict_begin = rows.back().first;
+            if (conflict_end > max_key) conflict_end = max_key;
+            add_read_range(conflict_begin, conflict_end);
         }
         size_t total = 0;
         for (const auto& row : rows) total += row.first.size() + row.second.size();
@@ -798,6 +798,7 @@ void Transaction::set(const std::string& key, const std::string& value) {
     {
         std::lock_guard<std::recursive_mutex> lock(mutex_);
         if (check_deferred_or_state()) return;
+        if (key.size() >= 2 && key.compare(0, 2, kSpecialPrefix) == 0) return special_set(key, value);
         if (int rc = check_write_key(key, false)) return defer_error(rc);
         if (value.size() > kValueSizeLimit) return defer_error(kValueTooLarge);
         WriteEntry& entry = writes_[key];
@@ -1011,6 +1012,7 @@ Future* Transaction::commit() {
         return Future::failed(FutureKind::kVoid, kUsedDuringCommit);
     }
     if (int rc = check_deferred_or_state()) return Future::failed(FutureKind::kVoid, rc);
+    if (tracing_set_late_) return Future::failed(FutureKind::kVoid, 2117);
     std::vector<PendingWatch> watches;
     watches.swap(watches_);
     if (mutations_.empty() && write_ranges_.empty()) {
@@ -1077,9 +1079,11 @@ Future* Transaction::commit() {
                 w.future->release();
             }
         }
+        /* Drop this reference before the client hears back: if it then destroys the
+         * transaction and its database, the store really closes. */
+        release();
         future->fail(error);
         future->release();
-        release();
     };
     lock.unlock();
     engine_->submit(std::move(request));
@@ -1141,9 +1145,9 @@ Future* Transaction::on_error(int code) {
                     future->release();
                 }
             }
+            release();
             future->succeed();
             future->release();
-            release();
         });
     return future;
 }
@@ -1226,4 +1230,168 @@ Future* Transaction::get_range_split_points(const std::string& begin, const std:
     });
 }
 
+/* ------------------------------------------------------------------------------------
+ * The special-key space
+ * ---------------------------------------------------------------------------------- */
+
+namespace {
+
+const char* const kSpecialModules[] = {
+    "\xff\xff/cluster_file_path",          /* single keys */
+    "\xff\xff/connection_string",
+    "\xff\xff/status/json",
+    "\xff\xff/tracing/",                   /* prefixes */
+    "\xff\xff/transaction/",
+};
+const int kSingleKeyModules = 3;
+
+std::string random_nonzero_hex64() {
+    static thread_local std::mt19937_64 random(std::random_device{}());
+    uint64_t v = 0;
+    while (v == 0) v = random();
+    char text[17];
+    snprintf(text, sizeof text, "%016llx", (unsigned long long)v);
+    return text;
+}
+
+std::string random_token() {
+    static thread_local std::mt19937_64 random(std::random_device{}());
+    uint64_t v = 0;
+    while (v == 0) v = random();
+    return std::to_string(v);
+}
+
+}  // namespace
+
+const std::string& Transaction::tracing_id() {
+    if (tracing_id_.empty()) tracing_id_ = random_nonzero_hex64() + random_nonzero_hex64();
+    if (tracing_token_.empty()) tracing_token_ = random_token();
+    return tracing_id_;
+}
+
+/* Index of the module holding `key`, or -1. */
+int Transaction::special_module_of(const std::string& key) const {
+    for (int i = 0; i < (int)(sizeof kSpecialModules / sizeof *kSpecialModules); i++) {
+        const std::string module = kSpecialModules[i];
+        if (i < kSingleKeyModules ? key == module : key.compare(0, module.size(), module) == 0)
+            return i;
+    }
+    return -1;
+}
+
+std::map<std::string, std::string> Transaction::special_rows() {
+    std::map<std::string, std::string> rows;
+    rows["\xff\xff/cluster_file_path"] = database_->connection;
+    rows["\xff\xff/connection_string"] = database_->connection;
+    rows["\xff\xff/status/json"] = engine_->status_json();
+    rows["\xff\xff/tracing/transaction_id"] = tracing_id();
+    rows["\xff\xff/tracing/token"] = tracing_token_;
+    auto add_ranges = [&rows](const std::string& prefix, std::vector<KeyRange> ranges) {
+        std::sort(ranges.begin(), ranges.end(),
+                  [](const KeyRange& a, const KeyRange& b) { return a.begin < b.begin; });
+        std::vector<KeyRange> merged;
+        for (KeyRange& r : ranges) {
+            if (!merged.empty() && r.begin <= merged.back().end) {
+                if (r.end > merged.back().end) merged.back().end = r.end;
+            } else {
+                merged.push_back(r);
+            }
+        }
+        for (const KeyRange& r : merged) {
+            rows[prefix + r.begin] = "1";
+            rows[prefix + r.end] = "0";
+        }
+    };
+    add_ranges("\xff\xff/transaction/read_conflict_range/", read_ranges_);
+    add_ranges("\xff\xff/transaction/write_conflict_range/", write_ranges_);
+    return rows;
+}
+
+Future* Transaction::special_get(const std::string& key) {
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
+    if (int rc = check_deferred_or_state()) return Future::failed(FutureKind::kValue, rc);
+    if (special_module_of(key) < 0 && !options_.special_key_space_relaxed)
+        return Future::failed(FutureKind::kValue, kSpecialKeysNoModuleFound);
+    std::map<std::string, std::string> rows = special_rows();
+    Future* f = new Future(FutureKind::kValue);
+    auto it = rows.find(key);
+    f->present = it != rows.end();
+    if (f->present) f->bytes = it->second;
+    f->mark_ready();
+    return f;
+}
+
+Future* Transaction::special_get_range(const std::string& begin, const std::string& end, int limit,
+                                       bool reverse) {
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
+    if (int rc = check_deferred_or_state()) return Future::failed(FutureKind::kKeyValueArray, rc);
+    if (begin > end) return Future::failed(FutureKind::kKeyValueArray, kInvertedRange);
+    /* Which modules does [begin, end) touch? */
+    int touched = 0;
+    for (int i = 0; i < (int)(sizeof kSpecialModules / sizeof *kSpecialModules); i++) {
+        const std::string module = kSpecialModules[i];
+        const std::string module_end =
+            i < kSingleKeyModules ? key_after(module) : module.substr(0, module.size() - 1) + "0";
+        if (begin < module_end && module < end) touched++;
+    }
+    if (!options_.special_key_space_relaxed) {
+        if (touched == 0) return Future::failed(FutureKind::kKeyValueArray, kSpecialKeysNoModuleFound);
+        if (touched > 1) return Future::failed(FutureKind::kKeyValueArray, kSpecialKeysCrossModuleRead);
+    }
+    std::map<std::string, std::string> all = special_rows();
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (auto it = all.lower_bound(begin); it != all.end() && it->first < end; ++it) rows.push_back(*it);
+    if (reverse) std::reverse(rows.begin(), rows.end());
+    bool more = false;
+    if (limit > 0 && (int)rows.size() > limit) {
+        rows.resize((size_t)limit);
+        more = true;
+    }
+    Future* f = new Future(FutureKind::kKeyValueArray);
+    size_t total = 0;
+    for (const auto& row : rows) total += row.first.size() + row.second.size();
+    f->arena.reserve(total);
+    for (const auto& row : rows) {
+        f->arena.append(row.first);
+        f->arena.append(row.second);
+    }
+    const uint8_t* base = reinterpret_cast<const uint8_t*>(f->arena.data());
+    size_t at = 0;
+    for (const auto& row : rows) {
+        FDBKeyValue kv;
+        kv.key = base + at;
+        kv.key_length = (int)row.first.size();
+        at += row.first.size();
+        kv.value = base + at;
+        kv.value_length = (int)row.second.size();
+        at += row.second.size();
+        f->kvs.push_back(kv);
+    }
+    f->more = more;
+    f->mark_ready();
+    return f;
+}
+
+/* Writes to special keys: only the tracing module is writable (with
+ * special_key_space_enable_writes). Called with the lock held. */
+void Transaction::special_set(const std::string& key, const std::string& value) {
+    if (!options_.special_key_space_enable_writes) return defer_error(kSpecialKeysWriteDisabled);
+    if (special_module_of(key) == 3 && approximate_size_ > 0) {
+        tracing_set_late_ = true; /* too late to change tracing: ignored, and commit fails */
+        return;
+    }
+    if (key == "\xff\xff/tracing/transaction_id") {
+        tracing_id();
+        tracing_id_ = value;
+    } else if (key == "\xff\xff/tracing/token") {
+        tracing_id();
+        if (value == "false") tracing_token_ = "0";
+        else if (value == "true") tracing_token_ = random_token();
+        else return defer_error(2117);
+    } else {
+        return defer_error(2115);
+    }
+}
+
 }  // namespace found
+

@@ -142,6 +142,15 @@ private:
     void poll_deferred(Future* future, std::function<int(Future&)> op,
                        std::chrono::steady_clock::time_point deadline);
 
+    /* The special-key space (\xff\xff…): modules and the rows this transaction sees. */
+    std::map<std::string, std::string> special_rows();
+    int special_module_of(const std::string& key) const;
+    Future* special_get(const std::string& key);
+    Future* special_get_range(const std::string& begin, const std::string& end, int limit,
+                              bool reverse);
+    void special_set(const std::string& key, const std::string& value);
+    const std::string& tracing_id();
+
     std::string max_read_key() const;
     std::string max_write_key() const;
     bool ryw_for(bool snapshot) const;
@@ -168,6 +177,9 @@ private:
     bool cancelled_ = false;
     bool timed_out_ = false;
     bool tenant_disabled_ = false;
+    std::string tracing_id_;
+    std::string tracing_token_;
+    bool tracing_set_late_ = false; /* a tracing key written after the first mutation */
 
     std::map<std::string, WriteEntry, std::less<>> writes_;
     std::map<std::string, std::string> cleared_; /* disjoint [begin, end) */

@@ -74,6 +74,20 @@ bool decode(const char* p, size_t n, LoggedCommit* commit) {
     return at == n;
 }
 
+/* Whether a whole, checksummed, decodable record starts anywhere after `from`: then a bad
+ * record before it is damage in the middle of the log, not a torn tail. */
+bool valid_record_after(const std::string& contents, size_t from) {
+    for (size_t at = from; at + kRecordHeaderSize + 12 <= contents.size(); at++) {
+        const uint32_t length = get_u32(contents.data() + at);
+        if (length < 12 || length > contents.size() - at - kRecordHeaderSize) continue;
+        const char* payload = contents.data() + at + kRecordHeaderSize;
+        if (crc32c(0, payload, length) != get_u32(contents.data() + at + 4)) continue;
+        LoggedCommit unused;
+        if (decode(payload, length, &unused)) return true;
+    }
+    return false;
+}
+
 int sync_directory(const std::string& dir) {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return kIoError;
@@ -164,18 +178,23 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
     size_t at = kHeaderSize;
     while (at < contents.size()) {
         const size_t remaining = contents.size() - at;
-        if (remaining < kRecordHeaderSize) break; /* torn tail */
-        const uint32_t length = get_u32(contents.data() + at);
-        const uint32_t crc = get_u32(contents.data() + at + 4);
-        if (length > remaining - kRecordHeaderSize) break; /* torn tail */
-        const char* payload = contents.data() + at + kRecordHeaderSize;
+        bool whole = remaining >= kRecordHeaderSize;
+        uint32_t length = whole ? get_u32(contents.data() + at) : 0;
+        whole = whole && length >= 12 && length <= remaining - kRecordHeaderSize;
         LoggedCommit commit;
-        const bool last = at + kRecordHeaderSize + length == contents.size();
-        if (crc32c(0, payload, length) != crc || !decode(payload, length, &commit)) {
-            if (last) break; /* a torn final record */
+        if (whole) {
+            const char* payload = contents.data() + at + kRecordHeaderSize;
+            whole = crc32c(0, payload, length) == get_u32(contents.data() + at + 4) &&
+                    decode(payload, length, &commit);
+        }
+        if (!whole) {
+            /* A torn tail only if nothing valid follows (a crash tears the last write only;
+             * a zero-filled tail is torn too). Otherwise refuse: never drop good records. */
+            if (!valid_record_after(contents, at + 1)) break;
             close(fd);
-            *message = path + ": checksum mismatch in the record at byte offset " +
-                       std::to_string(at) + " (the log is corrupt; data after it is not served)";
+            *message = path + ": damaged record at byte offset " + std::to_string(at) +
+                       " with valid records after it (checksum mismatch; the log is corrupt and "
+                       "is left untouched)";
             return kFileCorrupt;
         }
         replay(std::move(commit));
