@@ -17,8 +17,10 @@ install: $(PY)
 demo: install
 	$(PY) examples/counter.py
 
-# The Python suite (the engine is exercised through found and the official fdb binding).
+# Everything: the engine's native suite (plain and under ASan+UBSan), then the Python
+# suite (the engine through found and through the official fdb binding).
 test: install
+	bash tests/engine/run.sh all
 	$(PY) -m pytest -q
 
 test-python: install

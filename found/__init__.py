@@ -5,6 +5,16 @@ The table of contents of the public API; every name is defined in its own module
 
 from . import errors
 from .database import Database, default_data_directory, open
+from .directory import (
+    DirectoryError,
+    DirectoryExists,
+    DirectoryLayer,
+    DirectoryLayerMismatch,
+    DirectoryNotFound,
+    DirectoryPartition,
+    DirectorySubspace,
+    directory,
+)
 from .options import set_option
 from .reads import (
     StreamingMode,
@@ -57,6 +67,14 @@ from .writes import (
 
 __all__ = [
     "Database",
+    "DirectoryError",
+    "DirectoryExists",
+    "DirectoryLayer",
+    "DirectoryLayerMismatch",
+    "DirectoryNotFound",
+    "DirectoryPartition",
+    "DirectorySubspace",
+    "directory",
     "KeySelector",
     "MutationType",
     "StreamingMode",
