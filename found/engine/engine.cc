@@ -26,6 +26,7 @@
 #include "atomic.h"
 #include "errors.h"
 #include "network.h"
+#include "live_objects.h"
 #include "snapshot.h"
 
 namespace found {
@@ -528,7 +529,10 @@ std::string Engine::status_json() {
            ",\"last_checkpoint_unix\":" + std::to_string(last_checkpoint_unix_) +
            ",\"checkpoint_running\":" + (checkpoint_running_.load() ? "true" : "false") +
            ",\"checkpoint_error\":\"" + last_checkpoint_error_ + "\"" +
-           ",\"in_memory\":" + (memory_ ? "true" : "false") + "}}";
+           ",\"in_memory\":" + (memory_ ? "true" : "false") +
+           ",\"live_objects\":{\"futures\":" + std::to_string(live_objects().futures.load()) +
+           ",\"transactions\":" + std::to_string(live_objects().transactions.load()) +
+           ",\"databases\":" + std::to_string(live_objects().databases.load()) + "}}}";
 }
 
 void Engine::apply(const LoggedCommit& commit, Version oldest) {
@@ -572,10 +576,30 @@ void Engine::add_watch(const std::string& key, std::optional<std::string> initia
             watches_.emplace(key, std::make_pair(std::move(initial), future));
         }
     }
+    if (!fire_now) {
+        /* Cancelled or destroyed while registered: leave the registry at once. */
+        future->add_settle_hook([this, key, future] { forget_watch(key, future); });
+    }
     if (fire_now) {
         future->succeed();
         future->release();
     }
+}
+
+void Engine::forget_watch(const std::string& key, Future* future) {
+    bool found_it = false;
+    {
+        std::lock_guard<std::mutex> lock(watch_mutex_);
+        auto range = watches_.equal_range(key);
+        for (auto it = range.first; it != range.second; ++it) {
+            if (it->second.second == future) {
+                watches_.erase(it);
+                found_it = true;
+                break;
+            }
+        }
+    }
+    if (found_it) future->release();
 }
 
 void Engine::fire_watches(const std::vector<LoggedCommit>& commits) {

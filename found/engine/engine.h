@@ -115,6 +115,7 @@ private:
     std::vector<std::function<void()>> process_commits();
     void apply(const LoggedCommit& commit, Version oldest);
     void fire_watches(const std::vector<LoggedCommit>& commits);
+    void forget_watch(const std::string& key, Future* future);
     int injected_fault();
     Version clock_version() const;
     /* The oldest version a reader may still use: the MVCC window, or a running

@@ -14,9 +14,15 @@ Future* Future::failed(FutureKind kind, int error) {
     return f;
 }
 
-void Future::set_settle_hook(std::function<void()> hook) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    settle_hook_ = std::move(hook);
+void Future::add_settle_hook(std::function<void()> hook) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!ready_.load(std::memory_order_relaxed)) {
+            settle_hooks_.push_back(std::move(hook));
+            return;
+        }
+    }
+    hook(); /* already settled */
 }
 
 int Future::block_until_ready() {
@@ -44,7 +50,7 @@ int Future::set_callback(FDBCallback callback, void* parameter) {
 void Future::cancel() { fail(kOperationCancelled); }
 
 void Future::destroy() {
-    std::function<void()> hook;
+    std::vector<std::function<void()>> hooks;
     bool was_pending;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -55,10 +61,10 @@ void Future::destroy() {
             error_ = kOperationCancelled;
             ready_.store(true, std::memory_order_release);
             if (waiters_) ready_cv_.notify_all();
-            hook.swap(settle_hook_);
+            hooks.swap(settle_hooks_);
         }
     }
-    if (hook) hook();
+    for (auto& hook : hooks) hook();
     release();
 }
 

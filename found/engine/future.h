@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fdb_c_abi.h"
+#include "live_objects.h"
 
 struct FDBFuture {};
 
@@ -28,7 +29,9 @@ enum class FutureKind {
 
 class Future : public FDBFuture {
 public:
-    explicit Future(FutureKind kind) : kind_(kind) {}
+    explicit Future(FutureKind kind) : kind_(kind) {
+        live_objects().futures.fetch_add(1, std::memory_order_relaxed);
+    }
 
     /* A future that is already ready with `error` (argument errors found at call time). */
     static Future* failed(FutureKind kind, int error);
@@ -45,7 +48,7 @@ public:
     template <class Fill>
     bool complete(int error, Fill&& fill) {
         std::vector<std::pair<FDBCallback, void*>> callbacks;
-        std::function<void()> hook;
+        std::vector<std::function<void()>> hooks;
         {
             std::lock_guard<std::mutex> lock(mutex_);
             if (ready_.load(std::memory_order_relaxed)) return false;
@@ -53,11 +56,11 @@ public:
             if (error == 0) fill(*this);
             ready_.store(true, std::memory_order_release);
             callbacks.swap(callbacks_);
-            hook.swap(settle_hook_);
+            hooks.swap(settle_hooks_);
             if (waiters_) ready_cv_.notify_all();
         }
         for (auto& [callback, parameter] : callbacks) callback(this, parameter);
-        if (hook) hook();
+        for (auto& hook : hooks) hook();
         return true;
     }
     bool fail(int error) { return complete(error, [](Future&) {}); }
@@ -70,7 +73,7 @@ public:
 
     /* Called once (outside locks) when the future stops being pending for any reason —
      * completed, cancelled or destroyed — so a watch frees its max_watches slot. */
-    void set_settle_hook(std::function<void()> hook);
+    void add_settle_hook(std::function<void()> hook);
 
     /* --- the C API --- */
     bool is_ready() const { return ready_.load(std::memory_order_acquire); }
@@ -109,7 +112,7 @@ public:
     FutureKind kind() const { return kind_; }
 
 private:
-    ~Future() = default;
+    ~Future() { live_objects().futures.fetch_sub(1, std::memory_order_relaxed); }
     /* Shared checks of every getter: pending, error, wrong kind, released. */
     int check_get(FutureKind expected);
 
@@ -125,7 +128,7 @@ private:
     std::mutex mutex_;
     std::condition_variable ready_cv_;
     std::vector<std::pair<FDBCallback, void*>> callbacks_;
-    std::function<void()> settle_hook_;
+    std::vector<std::function<void()>> settle_hooks_;
 };
 
 }  // namespace found

@@ -223,6 +223,7 @@ private:
  * ---------------------------------------------------------------------------------- */
 
 Transaction::Transaction(Database* database) : database_(database), engine_(database->engine) {
+    live_objects().transactions.fetch_add(1, std::memory_order_relaxed);
     engine_->retain();
     started_ = std::chrono::steady_clock::now();
     apply_defaults();
@@ -230,6 +231,7 @@ Transaction::Transaction(Database* database) : database_(database), engine_(data
 }
 
 Transaction::~Transaction() {
+    live_objects().transactions.fetch_sub(1, std::memory_order_relaxed);
     if (versionstamp_future_) versionstamp_future_->release();
     engine_->release();
 }
@@ -999,7 +1001,7 @@ Future* Transaction::watch(const std::string& key) {
     }
     Future* future = new Future(FutureKind::kVoid);
     /* The watch stops counting against max_watches once it is no longer pending. */
-    future->set_settle_hook([counter] { counter->fetch_sub(1); });
+    future->add_settle_hook([counter] { counter->fetch_sub(1); });
     future->retain();
     watches_.push_back({key, std::move(initial), future});
     return future;

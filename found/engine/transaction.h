@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "fdb_c_abi.h"
 #include "future.h"
+#include "live_objects.h"
 
 struct FDBDatabase {};
 struct FDBTransaction {};
@@ -37,8 +38,13 @@ struct TransactionDefaults {
 
 class Database : public FDBDatabase {
 public:
-    Database(Engine* engine, std::string connection) : engine(engine), connection(std::move(connection)) {}
-    ~Database() { engine->release(); }
+    Database(Engine* engine, std::string connection) : engine(engine), connection(std::move(connection)) {
+        live_objects().databases.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~Database() {
+        engine->release();
+        live_objects().databases.fetch_sub(1, std::memory_order_relaxed);
+    }
     static Database* from(FDBDatabase* d) { return static_cast<Database*>(d); }
 
     Engine* const engine;
