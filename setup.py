@@ -58,7 +58,10 @@ engine = Extension(
     depends=sorted(glob.glob(os.path.join("found", "engine", "*.h"))),
 )
 
-extensions = [engine]
+extensions = [
+    engine,
+    Extension("found._rows", sources=[os.path.join("found", "native", "rows.c")], extra_compile_args=["-O2"]),
+]
 if os.path.exists(os.path.join("found", "native", "tuple_codec.c")):
     extensions.append(
         Extension(

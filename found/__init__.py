@@ -17,6 +17,7 @@ from .directory import (
 )
 from .options import set_option
 from .reads import (
+    Query,
     StreamingMode,
     all,
     approximate_size,
@@ -77,6 +78,7 @@ __all__ = [
     "directory",
     "KeySelector",
     "MutationType",
+    "Query",
     "StreamingMode",
     "Subspace",
     "Transaction",

@@ -4,12 +4,12 @@ from memory) never touch the event loop; the others wait without blocking it."""
 
 from __future__ import annotations
 
-import struct
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TypeVar
 
 from . import _native, errors
 from ._capi import ffi, lib
+from ._rows import split as split_rows
 from .selectors import KeySelector, gte
 from .transaction import Transaction
 
@@ -113,20 +113,114 @@ def _selector(bound: bytes | KeySelector, what: str) -> KeySelector:
 
 
 def _rows(data: object, size: int, count: int) -> list[tuple[bytes, bytes]]:
-    block = ffi.buffer(data, size)[:]
-    lib.found_free(data)
-    lengths = struct.unpack_from(f"<{2 * count}I", block, 0)
-    rows = []
-    at = 8 * count
-    for index in range(0, 2 * count, 2):
-        middle = at + lengths[index]
-        end = middle + lengths[index + 1]
-        rows.append((block[at:middle], block[middle:end]))
-        at = end
-    return rows
+    try:
+        return split_rows(ffi.buffer(data, size), count)
+    finally:
+        lib.found_free(data)
 
 
-async def query(
+class Query:
+    """A range read: ``async for key, value in found.query(...)``, or the whole result at
+    once with ``await found.all(found.query(...))`` (fetched in large batches, no per-row
+    overhead). Arguments are checked when the query is made."""
+
+    __slots__ = ("_tx", "_begin", "_end", "_limit", "_reverse", "_mode")
+
+    def __init__(
+        self,
+        tx: Transaction,
+        begin: bytes | KeySelector,
+        end: bytes | KeySelector,
+        limit: int,
+        reverse: bool,
+        mode: int,
+    ) -> None:
+        if limit < 0:
+            raise errors.InvalidArgument(f"limit must be >= 0, not {limit}")
+        self._begin = _selector(begin, "begin")
+        self._end = _selector(end, "end")
+        if (
+            not isinstance(begin, KeySelector)
+            and not isinstance(end, KeySelector)
+            and self._begin.key > self._end.key
+        ):
+            raise errors.InvertedRange(
+                f"range begin {self._begin.key!r:.60} is after its end {self._end.key!r:.60}"
+            )
+        self._tx = tx
+        self._limit = limit
+        self._reverse = reverse
+        self._mode = mode
+
+    def __aiter__(self) -> AsyncIterator[tuple[bytes, bytes]]:
+        return self._rows()
+
+    async def _rows(self) -> AsyncIterator[tuple[bytes, bytes]]:
+        async for batch in self._batches(self._mode):
+            for row in batch:
+                yield row
+
+    async def to_list(self) -> list[tuple[bytes, bytes]]:
+        """Every row, in as few requests as the database allows."""
+        mode = self._mode
+        if mode == StreamingMode.ITERATOR:
+            mode = StreamingMode.EXACT if self._limit else StreamingMode.WANT_ALL
+        rows: list[tuple[bytes, bytes]] = []
+        async for batch in self._batches(mode):
+            rows.extend(batch)
+        return rows
+
+    async def _batches(self, mode: int) -> AsyncIterator[list[tuple[bytes, bytes]]]:
+        tx = self._tx
+        pointer = tx.pointer
+        snapshot = tx._snapshot_flag
+        begin, end = self._begin, self._end
+        limit = remaining = self._limit
+        reverse = self._reverse
+        iteration = 1
+        out_data = ffi.new("uint8_t**")
+        out_size = ffi.new("int*")
+        out_count = ffi.new("int*")
+        out_more = ffi.new("int*")
+
+        def request() -> object:
+            return lib.fdb_transaction_get_range_w(
+                pointer,
+                begin.key, len(begin.key), begin.or_equal, begin.offset,
+                end.key, len(end.key), end.or_equal, end.offset,
+                remaining, 0, mode, iteration, snapshot, reverse,
+            )  # fmt: skip
+
+        future = request()
+        while True:
+            if not lib.fdb_future_is_ready_w(future):
+                await _native.wait(future)
+            _native.check(lib.found_take_range(future, out_data, out_size, out_count, out_more))
+            count = out_count[0]
+            rows = _rows(out_data[0], out_size[0], count)
+            more = out_more[0] and count > 0
+            if limit:
+                remaining -= count
+                more = more and remaining > 0
+            if more:
+                last_key = rows[-1][0]
+                if reverse:
+                    end = gte(last_key)
+                else:
+                    begin = KeySelector(last_key, True, 1)
+                iteration += 1
+                future = request()  # prefetch while the caller consumes this batch
+            try:
+                yield rows
+            except GeneratorExit:
+                if more:
+                    lib.fdb_future_destroy_w(future)
+                raise
+            if not more:
+                return
+
+
+def query(
     tx: Transaction,
     begin: bytes | KeySelector,
     end: bytes | KeySelector,
@@ -134,85 +228,20 @@ async def query(
     limit: int = 0,
     reverse: bool = False,
     mode: int = StreamingMode.ITERATOR,
-) -> AsyncIterator[tuple[bytes, bytes]]:
-    """Yields ``(key, value)`` for keys in ``[begin, end)`` (bytes or key selectors),
+) -> Query:
+    """The rows ``(key, value)`` for keys in ``[begin, end)`` (bytes or key selectors),
     ascending or, with ``reverse``, descending; at most ``limit`` rows when > 0.
 
-    The next batch is requested before the current one is handed out, so the database
-    works while the caller consumes.
+    Iterate it with ``async for``; the next batch is requested before the current one is
+    handed out, so the database works while the caller consumes.
     """
-    if limit < 0:
-        raise errors.InvalidArgument(f"limit must be >= 0, not {limit}")
-    begin_selector = _selector(begin, "begin")
-    end_selector = _selector(end, "end")
-    if (
-        not isinstance(begin, KeySelector)
-        and not isinstance(end, KeySelector)
-        and begin_selector.key > end_selector.key
-    ):
-        raise errors.InvertedRange(
-            f"range begin {begin_selector.key!r:.60} is after its end {end_selector.key!r:.60}"
-        )
-    pointer = tx.pointer
-    snapshot = tx._snapshot_flag
-    remaining = limit
-    iteration = 1
-    out_data = ffi.new("uint8_t**")
-    out_size = ffi.new("int*")
-    out_count = ffi.new("int*")
-    out_more = ffi.new("int*")
-
-    def request() -> object:
-        return lib.fdb_transaction_get_range_w(
-            pointer,
-            begin_selector.key,
-            len(begin_selector.key),
-            begin_selector.or_equal,
-            begin_selector.offset,
-            end_selector.key,
-            len(end_selector.key),
-            end_selector.or_equal,
-            end_selector.offset,
-            remaining,
-            0,
-            mode,
-            iteration,
-            snapshot,
-            reverse,
-        )
-
-    future = request()
-    while True:
-        if not lib.fdb_future_is_ready_w(future):
-            await _native.wait(future)
-        _native.check(lib.found_take_range(future, out_data, out_size, out_count, out_more))
-        count = out_count[0]
-        rows = _rows(out_data[0], out_size[0], count)
-        more = out_more[0] and count > 0
-        if limit:
-            remaining -= count
-            more = more and remaining > 0
-        if more:
-            last_key = rows[-1][0]
-            if reverse:
-                end_selector = gte(last_key)
-            else:
-                begin_selector = KeySelector(last_key, True, 1)
-            iteration += 1
-            future = request()  # prefetch while the caller consumes this batch
-        try:
-            for row in rows:
-                yield row
-        except GeneratorExit:
-            if more:
-                lib.fdb_future_destroy_w(future)
-            raise
-        if not more:
-            return
+    return Query(tx, begin, end, limit, reverse, mode)
 
 
 async def all(iterable: AsyncIterable[T]) -> list[T]:  # noqa: A001
     """Collects an async iterable (e.g. ``found.query(...)``) into a list."""
+    if type(iterable) is Query:
+        return await iterable.to_list()  # type: ignore[return-value]
     return [item async for item in iterable]
 
 
