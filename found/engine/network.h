@@ -4,6 +4,8 @@
 #ifndef FOUND_NETWORK_H
 #define FOUND_NETWORK_H
 
+#include <stdint.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -49,6 +51,8 @@ private:
     bool ran_ = false;
     std::atomic<std::thread::id> thread_id_{};
     std::atomic<double> busyness_{0.0};
+    /* Tasks posted, read without the lock by the spin before sleeping. */
+    std::atomic<uint64_t> posted_{0};
 };
 
 }  // namespace found
