@@ -60,7 +60,11 @@ engine = Extension(
 
 extensions = [
     engine,
-    Extension("found._rows", sources=[os.path.join("found", "native", "rows.c")], extra_compile_args=["-O2"]),
+    Extension(
+        "found._rows",
+        sources=[os.path.join("found", "native", "rows.c")],
+        extra_compile_args=["-O2"],
+    ),
 ]
 if os.path.exists(os.path.join("found", "native", "tuple_codec.c")):
     extensions.append(
