@@ -20,6 +20,7 @@ demo: install
 # Everything: the engine's native suite (plain and under ASan+UBSan), then the Python
 # suite (the engine through found and through the official fdb binding).
 test: install
+	$(PY) -m ruff check found tests benchmarks examples setup.py
 	bash tests/engine/run.sh all
 	$(PY) -m pytest -q
 
@@ -37,7 +38,7 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 lint: install
-	$(PY) -m ruff check found tests benchmarks examples
+	$(PY) -m ruff check found tests benchmarks examples setup.py
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -4,7 +4,7 @@ The table of contents of the public API; every name is defined in its own module
 """
 
 from . import errors
-from .database import Database, default_data_directory, open
+from .database import Database, Tenant, default_data_directory, open
 from .directory import (
     DirectoryError,
     DirectoryExists,
@@ -68,6 +68,7 @@ from .writes import (
 
 __all__ = [
     "Database",
+    "Tenant",
     "DirectoryError",
     "DirectoryExists",
     "DirectoryLayer",

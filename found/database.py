@@ -52,6 +52,16 @@ class Database:
         parameter = _option_bytes(value)
         _native.check(lib.fdb_database_set_option_w(self.pointer, code, parameter, len(parameter)))
 
+    def open_tenant(self, name: bytes) -> Tenant:
+        """A handle on tenant ``name`` (FDB 7.3 tenants): transactions created from it see
+        only the tenant's keys. The embedded engine has no tenants: their transactions
+        fail with ``TenantsDisabled`` (2136)."""
+        if not isinstance(name, bytes):
+            raise errors.InvalidType(f"tenant name must be bytes, not {type(name).__name__}")
+        out = ffi.new("FDBTenant**")
+        _native.check(lib.fdb_database_open_tenant_w(self.pointer, name, len(name), out))
+        return Tenant(self, name, out[0])
+
     def close(self) -> None:
         """Releases the handle; transactions already created keep working until destroyed."""
         if self._pointer is not None:
@@ -67,6 +77,40 @@ class Database:
     def __repr__(self) -> str:
         state = "closed" if self._pointer is None else "open"
         return f"<found.Database {self.location!r} {state}>"
+
+
+class Tenant:
+    """A tenant of a database; pass it wherever a Database is taken (``transactional``,
+    ``transaction``, ``create_transaction``)."""
+
+    __slots__ = ("_pointer", "database", "name", "__weakref__")
+
+    def __init__(self, database: Database, name: bytes, pointer: object) -> None:
+        self.database = database
+        self.name = name
+        self._pointer = pointer
+
+    @property
+    def location(self) -> str | None:
+        return self.database.location
+
+    @property
+    def pointer(self) -> object:
+        if self._pointer is None:
+            raise errors.DatabaseClosed(f"tenant {self.name!r} is closed")
+        return self._pointer
+
+    def close(self) -> None:
+        """Releases the tenant handle."""
+        if self._pointer is not None:
+            lib.fdb_tenant_destroy_w(self._pointer)
+            self._pointer = None
+
+    def __del__(self) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<found.Tenant {self.name!r} of {self.database!r}>"
 
 
 def _option_bytes(value: bytes | int | str | None) -> bytes:

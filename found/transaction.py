@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from . import _native, errors
 from ._capi import ffi, lib
-from .database import Database, _option_bytes
+from .database import Database, Tenant, _option_bytes
 from .options import TRANSACTION_OPTIONS, encode
 
 T = TypeVar("T")
@@ -111,13 +111,16 @@ class Transaction:
         return f"<found {kind} on {self.database.location!r}>"
 
 
-def create_transaction(db: Database, **options: Any) -> Transaction:
+def create_transaction(db: Database | Tenant, **options: Any) -> Transaction:
     """Creates a bare transaction with named options (``timeout=500``,
     ``durability_risky=True``… see ``found.options``); most code wants ``transactional``
     or ``transaction``."""
     encoded = [encode(TRANSACTION_OPTIONS, name, value) for name, value in options.items()]
     out = ffi.new("FDBTransaction**")
-    _native.check(lib.fdb_database_create_transaction_w(db.pointer, out))
+    if type(db) is Tenant:
+        _native.check(lib.fdb_tenant_create_transaction_w(db.pointer, out))
+    else:
+        _native.check(lib.fdb_database_create_transaction_w(db.pointer, out))
     tx = Transaction(db, out[0])
     for code, parameter in encoded:
         tx.set_option(code, parameter)
@@ -154,7 +157,7 @@ def reset(tx: Transaction) -> None:
 
 
 async def transactional(
-    db: Database,
+    db: Database | Tenant,
     func: Callable[..., Awaitable[T]],
     *args: Any,
     snapshot: bool = False,
@@ -182,7 +185,7 @@ async def transactional(
 
 
 @asynccontextmanager
-async def transaction(db: Database, **options: Any) -> AsyncIterator[Transaction]:
+async def transaction(db: Database | Tenant, **options: Any) -> AsyncIterator[Transaction]:
     """``async with found.transaction(db) as tx:`` — commits on a clean exit, no retry;
     an exception inside the block discards the writes."""
     tx = create_transaction(db, **options)

@@ -314,3 +314,12 @@ async def test_named_options_and_their_errors(db):
         async with found.transaction(db) as tx:
             await asyncio.sleep(0.01)
             await found.get(tx, b"k")
+
+
+async def test_tenants_are_a_clear_error_on_the_embedded_engine(db):
+    tenant = db.open_tenant(b"team-a")
+    with pytest.raises(errors.TenantsDisabled):
+        await found.transactional(tenant, lambda tx: found.get(tx, b"k"))
+    with pytest.raises(errors.InvalidType):
+        db.open_tenant("team-a")
+    tenant.close()
