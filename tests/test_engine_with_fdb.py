@@ -242,3 +242,22 @@ def test_tuple_layer_is_byte_identical(fdb_db):
         packed = fdb.tuple.pack(value)
         assert found.pack(value) == packed
         assert found.unpack(packed) == fdb.tuple.unpack(packed)
+
+
+def test_transaction_tags_are_limited(fdb_db):
+    tr = fdb_db.create_transaction()
+    for index in range(5):
+        tr.options.set_tag(f"tag{index}")
+    tr[b"k"] = b"v"
+    tr.commit().wait()
+    tr = fdb_db.create_transaction()
+    for index in range(6):
+        tr.options.set_tag(f"tag{index}")
+    with pytest.raises(fdb.FDBError) as caught:
+        tr.commit().wait()
+    assert caught.value.code == 2109
+    tr = fdb_db.create_transaction()
+    tr.options.set_tag("x" * 256)
+    with pytest.raises(fdb.FDBError) as caught:
+        tr[b"k"].wait()
+    assert caught.value.code == 2110

@@ -443,6 +443,7 @@ int Transaction::set_option(int code, const uint8_t* value, int length) {
         case 120: no_param(); if (ok) options_.durability_risky = true; break;
         case 800: case 801:
             if (length > 255) defer_error(kTagTooLong);
+            else if (++options_.tags > 5) defer_error(kTooManyTags);
             break;
         /* Accepted and ignored: no parameter. */
         case 10: case 20: case 21: case 23: case 40: case 50: case 52: case 110:

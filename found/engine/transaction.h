@@ -122,6 +122,7 @@ private:
         bool special_key_space_enable_writes = false;
         bool lock_aware = false;
         bool durability_risky = false;
+        int tags = 0;
         /* Whether timeout / retry_limit / max_retry_delay were set on this transaction:
          * those survive on_error. */
         bool timeout_set = false, retry_limit_set = false, max_retry_delay_set = false;
