@@ -311,6 +311,35 @@ def test_a_run_covers_the_instruction_budget() -> None:
     assert sum(program.operations() for program in programs) >= TOTAL_INSTRUCTIONS
 
 
+async def test_concurrent_threads_run_to_the_end() -> None:
+    """``--concurrency 5`` style: five api programs started as threads by one main thread,
+    on one store (nothing to compare: their interleaving decides); both machines must run
+    every thread to its final LOG_STACK without aborting."""
+    features = Features(threads=False)
+    threads = [b"concurrent%d" % index for index in range(5)]
+    programs = [
+        tester_programs.generate(index, 200, features, thread)
+        for index, thread in enumerate(threads)
+    ]
+    main: list[tuple] = []
+    for thread in threads:
+        main += [("PUSH", thread), ("START_THREAD",)]
+    combined = Program(0, {MAIN_PREFIX: main})
+    for program in programs:
+        combined.threads.update(program.threads)
+    for side in ("found", "fdb"):
+        contents = await run_side(side, combined)
+        for thread, program in zip(threads, programs, strict=True):
+            logged = {
+                fdb.tuple.unpack(key[len(tester_programs.log_prefix(thread)) :])[1]
+                for key in contents
+                if key.startswith(tester_programs.log_prefix(thread))
+            }
+            instructions = program.threads[thread]
+            last_commit = max(i for i, step in enumerate(instructions) if step == ("COMMIT",))
+            assert last_commit in logged, f"{side}: {thread!r} stopped before its last commit"
+
+
 async def _found_insert(db: found.Database, program: Program) -> None:
     async def write(tx: found.Transaction) -> None:
         for prefix, instructions in program.threads.items():

@@ -125,13 +125,13 @@ class Program:
 class _Builder:
     """Emits one thread's instructions and tracks its stack model."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, name: bytes = MAIN_PREFIX) -> None:
         self.random = rng
         self.instructions: list[tuple] = []
         self.stack: list[bool] = []  # per slot, bottom first: True while an unwaited read
         self.versionstamps: set[int] = set()
         self.operations = 0  # instructions other than PUSH
-        self.current = MAIN_PREFIX  # the current transaction's name (USE_TRANSACTION)
+        self.current = name  # the current transaction's name (USE_TRANSACTION)
         self.cancelled: set[bytes] = set()  # names of cancelled transactions
 
     @property
@@ -189,8 +189,10 @@ class _Builder:
 class _Generator:
     """One program: preload, random operations, checkpoints, threads, final log."""
 
-    def __init__(self, seed: int, size: int, features: Features) -> None:
+    def __init__(self, seed: int, size: int, features: Features, prefix: bytes) -> None:
         self.seed = seed
+        self.prefix = prefix
+        self.names = [prefix, prefix + b"/other", prefix + b"/third"]  # transaction names
         self.size = size
         self.features = features
         self.random = random.Random(seed)
@@ -306,7 +308,7 @@ class _Generator:
     # -- operations ------------------------------------------------------------------------
 
     def generate(self) -> Program:
-        main = _Builder(self.random)
+        main = _Builder(self.random, self.prefix)
         main.op("NEW_TRANSACTION")
         main.op("GET_READ_VERSION", pushes=1)
         self.preload(main)
@@ -315,7 +317,7 @@ class _Generator:
         while main.operations < self.size:
             if main.operations >= next_checkpoint:
                 main.wait_reads()
-                main.log_stack(log_prefix(MAIN_PREFIX))
+                main.log_stack(log_prefix(self.prefix))
                 next_checkpoint = main.operations + self.random.randint(50, 150)
             if self.features.threads and thread_count < 2 and self.random.random() < 0.004:
                 self.thread(main, b"thread%d" % thread_count)
@@ -325,9 +327,9 @@ class _Generator:
         main.wait_reads()
         main.blocking_commit()
         main.op("NEW_TRANSACTION")
-        main.log_stack(log_prefix(MAIN_PREFIX))
-        self.threads[MAIN_PREFIX] = main.instructions
-        self.versionstamp_numbers[MAIN_PREFIX] = main.versionstamps
+        main.log_stack(log_prefix(self.prefix))
+        self.threads[self.prefix] = main.instructions
+        self.versionstamp_numbers[self.prefix] = main.versionstamps
         return Program(self.seed, self.threads, self.versionstamp_numbers)
 
     def preload(self, b: _Builder) -> None:
@@ -459,7 +461,7 @@ class _Generator:
             self.can_set_version = True
             self.can_get_committed_version = True
         elif kind == "USE_TRANSACTION":
-            self.use_transaction(b, rng.choice([MAIN_PREFIX, MAIN_PREFIX, b"other", b"third"]))
+            self.use_transaction(b, rng.choice([self.prefix, *self.names]))
             self.can_set_version = False
             self.can_get_committed_version = False
         elif b.is_cancelled and not self.features.on_error_failed_transaction:
@@ -537,7 +539,7 @@ class _Generator:
         (maybe without a write conflict range) and commits, then the reader writes and
         commits — a conflict (1020) exactly when a read met a conflicting write."""
         rng = self.random
-        reader, writer = rng.sample([MAIN_PREFIX, b"other", b"third"], 2)
+        reader, writer = rng.sample(self.names, 2)
         b.wait_reads()
         self.use_transaction(b, reader)
         b.op("NEW_TRANSACTION")
@@ -566,7 +568,7 @@ class _Generator:
         self.use_transaction(b, reader)
         self.write(b)
         b.blocking_commit()
-        self.use_transaction(b, MAIN_PREFIX)
+        self.use_transaction(b, self.prefix)
         self.can_set_version = False
 
     def size_op(self, b: _Builder) -> None:
@@ -741,10 +743,13 @@ class _Generator:
         self.versionstamp_numbers[prefix] = set()
 
 
-def generate(seed: int, size: int = 1_000, features: Features | None = None) -> Program:
+def generate(
+    seed: int, size: int = 1_000, features: Features | None = None, prefix: bytes = MAIN_PREFIX
+) -> Program:
     """A program of at least ``size`` main-thread operations (instructions other than PUSH),
-    the same for the same seed."""
-    return _Generator(seed, size, features or Features()).generate()
+    the same for the same seed, stored under ``prefix`` (its thread and transaction names
+    derive from it; START_THREADs only when ``features.threads``)."""
+    return _Generator(seed, size, features or Features(), prefix).generate()
 
 
 # --- directory programs ----------------------------------------------------------------------
