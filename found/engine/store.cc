@@ -15,9 +15,9 @@ const std::string* Store::value_at(Iterator it, Version read_version) {
 }
 
 const std::string* Store::get(const std::string& key, Version read_version) const {
-    auto it = map_.find(key);
-    if (it == map_.end()) return nullptr;
-    return value_at(it, read_version);
+    auto found = index_.find(std::string_view(key));
+    if (found == index_.end()) return nullptr;
+    return value_at(found->second, read_version);
 }
 
 Store::Iterator Store::next_present(const std::string& key, bool inclusive,
@@ -45,16 +45,22 @@ void Store::prune(Map::iterator it, Version oldest) {
     for (size_t i = 0; i < versions.size(); i++)
         if (versions[i].version <= oldest) keep_from = i;
     if (keep_from > 0) versions.erase(versions.begin(), versions.begin() + keep_from);
-    if (versions.size() == 1 && !versions[0].present && versions[0].version <= oldest)
+    if (versions.size() == 1 && !versions[0].present && versions[0].version <= oldest) {
+        index_.erase(std::string_view(it->first));
         map_.erase(it);
+    }
 }
 
 void Store::put(const std::string& key, const std::string* value, Version version,
                 Version oldest) {
-    auto it = map_.find(key);
-    if (it == map_.end()) {
+    auto found = index_.find(std::string_view(key));
+    Map::iterator it;
+    if (found == index_.end()) {
         if (!value) return;
         it = map_.emplace(key, std::vector<VersionedValue>()).first;
+        index_.emplace(std::string_view(it->first), it);
+    } else {
+        it = found->second;
     }
     std::vector<VersionedValue>& versions = it->second;
     const bool was_present = !versions.empty() && versions.back().present;

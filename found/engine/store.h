@@ -1,5 +1,6 @@
 /* store.h — the MVCC ordered map: every key keeps the versions of its value that a
- * transaction inside the MVCC window may still read. Not thread-safe by itself: the
+ * transaction inside the MVCC window may still read. Ranges walk the ordered map; point
+ * reads go through a hash index over the same nodes. Not thread-safe by itself: the
  * engine guards it with a shared mutex (readers shared, the commit apply exclusive). */
 #ifndef FOUND_STORE_H
 #define FOUND_STORE_H
@@ -8,6 +9,8 @@
 
 #include <map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace found {
@@ -63,6 +66,8 @@ private:
     void prune(Map::iterator it, Version oldest);
 
     Map map_;
+    /* Point lookups by hash: the keys live in map_'s nodes, which never move. */
+    std::unordered_map<std::string_view, Map::iterator> index_;
     size_t live_keys_ = 0;
     size_t live_bytes_ = 0;
 };
