@@ -34,6 +34,10 @@ test-engine:
 sanitize:
 	bash tests/engine/run.sh sanitize
 
+# The differential tester (found vs the official fdb binding) on a long random run.
+fuzz: install
+	FOUND_FUZZ_INSTRUCTIONS=$${FOUND_FUZZ_INSTRUCTIONS:-200000} $(PY) -m pytest -q tests/test_differential.py
+
 bench: install
 	$(PY) benchmarks/run_all.py
 

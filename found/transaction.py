@@ -134,14 +134,17 @@ async def commit(tx: Transaction) -> None:
 
 async def on_error(tx: Transaction, error: errors.FDBError) -> None:
     """FDB's retry step: waits the back-off and resets ``tx`` if ``error`` is retryable,
-    else raises ``error``."""
+    else raises ``error`` (or the error the C API reports instead, e.g.
+    ``TransactionCancelled`` for a cancelled transaction)."""
     future = lib.fdb_transaction_on_error_w(tx.pointer, error.code)
     if not lib.fdb_future_is_ready_w(future):
         await _native.wait(future)
     code = lib.fdb_future_get_error_w(future)
     lib.fdb_future_destroy_w(future)
+    if code == error.code:
+        raise error  # not retryable (or out of retries): the original error, as raised
     if code:
-        raise error
+        raise errors.from_code(code)  # e.g. 2000 for code 0, 1025 once cancelled
     tx.vars.clear()
 
 

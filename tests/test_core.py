@@ -323,3 +323,18 @@ async def test_tenants_are_a_clear_error_on_the_embedded_engine(db):
     with pytest.raises(errors.InvalidType):
         db.open_tenant("team-a")
     tenant.close()
+
+
+async def test_on_error_reports_what_the_c_api_says(db):
+    tx = found.create_transaction(db)
+    with pytest.raises(errors.ClientInvalidOperation):  # 2000: on_error(0) is a misuse
+        await found.on_error(tx, errors.from_code(0))
+    tx = found.create_transaction(db)
+    found.cancel(tx)
+    with pytest.raises(errors.TransactionCancelled):
+        await found.on_error(tx, errors.FutureVersion())
+    tx = found.create_transaction(db)
+    with pytest.raises(errors.KeyTooLarge) as caught:  # not retryable: the same object back
+        original = errors.KeyTooLarge("mine")
+        await found.on_error(tx, original)
+    assert caught.value is original

@@ -63,14 +63,16 @@ def wait_prefix(thread: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Features:
-    """Program constructs to generate. Off by default: known found/fdb disagreements."""
+    """Program constructs to generate. The two inverted-range features are off by default:
+    `found` deliberately raises InvertedRange at the call (fdb returns [] for a read and
+    fails the commit for a clear)."""
 
     inverted_read_ranges: bool = False  # GET_RANGE with begin > end
     inverted_clear_ranges: bool = False  # CLEAR_RANGE with begin > end
-    on_error_zero: bool = False  # ON_ERROR with code 0
+    on_error_zero: bool = True  # ON_ERROR with code 0
     # ON_ERROR on a transaction in a failed state: cancelled, or kept after an ON_ERROR
     # (the api test always starts a new transaction after ON_ERROR)
-    on_error_failed_transaction: bool = False
+    on_error_failed_transaction: bool = True
     threads: bool = True
     versionstamps: bool = True
 
