@@ -294,6 +294,10 @@ void Transaction::soft_reset(std::vector<Future*>* to_fail) {
         options_.max_retry_delay_ms = kept.max_retry_delay_ms;
         options_.max_retry_delay_set = true;
     }
+    if (kept.size_limit_set) {
+        options_.size_limit = kept.size_limit;
+        options_.size_limit_set = true;
+    }
 }
 
 void Transaction::reset() {
@@ -430,6 +434,7 @@ int Transaction::set_option(int code, const uint8_t* value, int length) {
             } else {
                 if (v < 32 || v > 10000000) { ok = false; break; }
                 options_.size_limit = v;
+                options_.size_limit_set = true;
             }
             break;
         }

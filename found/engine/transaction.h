@@ -123,9 +123,11 @@ private:
         bool lock_aware = false;
         bool durability_risky = false;
         int tags = 0;
-        /* Whether timeout / retry_limit / max_retry_delay were set on this transaction:
-         * those survive on_error. */
+        /* Whether timeout / retry_limit / max_retry_delay / size_limit were set on this
+         * transaction: those survive on_error (FDB's own Python unit tests expect the size
+         * limit to, although the options table lists only the first three). */
         bool timeout_set = false, retry_limit_set = false, max_retry_delay_set = false;
+        bool size_limit_set = false;
     };
     struct PendingWatch {
         std::string key;
