@@ -199,9 +199,6 @@ int found_get(FDBTransaction* tr, const uint8_t* key, int key_length, int snapsh
               char* buffer, FDBFuture** out_future);
 int found_take_value(FDBFuture* f, char* buffer);
 int found_read_version(FDBTransaction* tr, int64_t* out_version, FDBFuture** out_future);
-int found_take_range(FDBFuture* f, uint8_t** out_data, int* out_size, int* out_count,
-                     int* out_more);
-void found_free(void* p);
 """
 
 
@@ -357,39 +354,7 @@ static int found_read_version(FDBTransaction* tr, int64_t* out_version, FDBFutur
     return error;
 }
 
-/* Packs a ready range future into one malloc'ed block: count × (u32 key length, u32 value
- * length), then all keys and values back to back; destroys the future. Returns 0 or the
- * FDB error. The caller frees the block with found_free. */
-static int found_take_range(FDBFuture* f, uint8_t** out_data, int* out_size, int* out_count,
-                            int* out_more) {
-    const FDBKeyValue* kvs = NULL;
-    int count = 0;
-    fdb_bool_t more = 0;
-    fdb_error_t error = p_future_get_keyvalue_array(f, &kvs, &count, &more);
-    if (error) { p_future_destroy(f); return error; }
-    size_t size = (size_t)count * 8;
-    for (int i = 0; i < count; i++) size += (size_t)kvs[i].key_length + (size_t)kvs[i].value_length;
-    uint8_t* data = malloc(size ? size : 1);
-    if (!data) { p_future_destroy(f); return 4100; }
-    uint8_t* lengths = data;
-    uint8_t* bytes = data + (size_t)count * 8;
-    for (int i = 0; i < count; i++) {
-        uint32_t kl = (uint32_t)kvs[i].key_length, vl = (uint32_t)kvs[i].value_length;
-        memcpy(lengths + 8 * (size_t)i, &kl, 4);
-        memcpy(lengths + 8 * (size_t)i + 4, &vl, 4);
-        memcpy(bytes, kvs[i].key, kl);
-        bytes += kl;
-        memcpy(bytes, kvs[i].value, vl);
-        bytes += vl;
-    }
-    p_future_destroy(f);
-    *out_data = data;
-    *out_size = (int)size;
-    *out_count = count;
-    *out_more = more;
-    return 0;
-}
-static void found_free(void* p) { free(p); }
+
 """
     )
     return "".join(parts)

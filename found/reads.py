@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from . import _native, errors
 from ._capi import ffi, lib
-from ._rows import split as split_rows
+from ._rows import from_array as rows_from_array
 from .selectors import KeySelector, gte
 from .transaction import Transaction
 
@@ -112,11 +112,16 @@ def _selector(bound: bytes | KeySelector, what: str) -> KeySelector:
     return gte(as_key(bound, what))
 
 
-def _rows(data: object, size: int, count: int) -> list[tuple[bytes, bytes]]:
+def _take_rows(
+    future: object, out_kv: object, out_count: object, out_more: object
+) -> list[tuple[bytes, bytes]]:
+    """The rows of a ready range future (C builds the tuples; ``out_more[0]`` tells whether
+    more remain); destroys the future and raises its error."""
     try:
-        return split_rows(ffi.buffer(data, size), count)
+        _native.check(lib.fdb_future_get_keyvalue_array_w(future, out_kv, out_count, out_more))
+        return rows_from_array(int(ffi.cast("uintptr_t", out_kv[0])), out_count[0])
     finally:
-        lib.found_free(data)
+        lib.fdb_future_destroy_w(future)
 
 
 class Query:
@@ -178,8 +183,7 @@ class Query:
         limit = remaining = self._limit
         reverse = self._reverse
         iteration = 1
-        out_data = ffi.new("uint8_t**")
-        out_size = ffi.new("int*")
+        out_kv = ffi.new("FDBKeyValue**")
         out_count = ffi.new("int*")
         out_more = ffi.new("int*")
 
@@ -195,9 +199,8 @@ class Query:
         while True:
             if not lib.fdb_future_is_ready_w(future):
                 await _native.wait(future)
-            _native.check(lib.found_take_range(future, out_data, out_size, out_count, out_more))
-            count = out_count[0]
-            rows = _rows(out_data[0], out_size[0], count)
+            rows = _take_rows(future, out_kv, out_count, out_more)
+            count = len(rows)
             more = out_more[0] and count > 0
             if limit:
                 remaining -= count

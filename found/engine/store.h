@@ -38,6 +38,7 @@ public:
     /* The value of the entry `it` at `read_version` (nullptr when absent). */
     static const std::string* value_at(Iterator it, Version read_version);
 
+    Iterator begin() const { return map_.begin(); }
     Iterator end() const { return map_.end(); }
 
     /* Writes `value` (nullptr = clear) at `version`; drops versions older than `oldest`

@@ -683,36 +683,92 @@ Future* Transaction::get_range(const std::string& begin_key, bool begin_or_equal
     return read(FutureKind::kKeyValueArray, [=, this](Future& f) -> int {
         const std::string max_key = max_read_key();
         if (begin_key > max_key || end_key > max_key) return kKeyOutsideLegalRange;
-        std::vector<std::pair<std::string, std::string>> rows;
-        std::string begin, end;
+        /* Rows go straight into the future's arena; spans say where each one is. */
+        struct Span {
+            size_t key, key_length, value, value_length;
+        };
+        std::vector<Span> spans;
+        std::string begin, end, last_key;
         bool more = false;
+        auto append = [&f, &spans](std::string_view key, std::string_view value) {
+            Span span{f.arena.size(), key.size(), f.arena.size() + key.size(), value.size()};
+            f.arena.append(key);
+            f.arena.append(value);
+            spans.push_back(span);
+        };
+        auto full = [&](int64_t bytes) {
+            return (row_limit > 0 && (int64_t)spans.size() >= row_limit) ||
+                   (byte_limit > 0 && bytes >= byte_limit);
+        };
+        const bool ryw = ryw_for(snapshot);
         {
             std::shared_lock<std::shared_mutex> data(engine_->data_mutex());
-            View view(*this, engine_->store(), ryw_for(snapshot), read_version_, max_key);
+            const Store& store = engine_->store();
+            View view(*this, store, ryw, read_version_, max_key);
             begin = view.resolve(begin_key, begin_or_equal, begin_offset);
             end = view.resolve(end_key, end_or_equal, end_offset);
-            if (begin < end) {
+            /* Nothing of this transaction's own in the range: walk the store directly. */
+            bool own_writes = false;
+            if (ryw && begin < end) {
+                auto w = writes_.lower_bound(begin);
+                own_writes = w != writes_.end() && w->first < end;
+                auto c = cleared_.upper_bound(end);
+                if (!own_writes && c != cleared_.begin()) own_writes = std::prev(c)->second > begin;
+            }
+            if (begin < end && !own_writes) {
+                int64_t bytes = 0;
+                if (!reverse) {
+                    auto it = store.next_present(begin, true, read_version_);
+                    for (; it != store.end() && it->first < end; ++it) {
+                        const std::string* value = Store::value_at(it, read_version_);
+                        if (!value) continue;
+                        if (full(bytes)) {
+                            more = true;
+                            break;
+                        }
+                        bytes += (int64_t)(it->first.size() + value->size() + 8);
+                        append(it->first, *value);
+                        last_key = it->first;
+                    }
+                } else {
+                    auto it = store.prev_present(end, false, read_version_);
+                    while (it != store.end() && it->first >= begin) {
+                        const std::string* value = Store::value_at(it, read_version_);
+                        if (value) {
+                            if (full(bytes)) {
+                                more = true;
+                                break;
+                            }
+                            bytes += (int64_t)(it->first.size() + value->size() + 8);
+                            append(it->first, *value);
+                            last_key = it->first;
+                        }
+                        if (it == store.begin()) break;
+                        --it;
+                    }
+                }
+            } else if (begin < end) {
                 int64_t bytes = 0;
                 std::string k, v;
                 bool found = reverse ? view.prev(end, false, &k, &v) : view.next(begin, true, &k, &v);
                 while (found && (reverse ? k >= begin : k < end)) {
-                    bytes += (int64_t)(k.size() + v.size() + 8);
-                    rows.emplace_back(k, std::move(v));
-                    if ((row_limit > 0 && (int64_t)rows.size() >= row_limit) ||
-                        (byte_limit > 0 && bytes >= byte_limit)) {
-                        std::string k2, v2;
-                        bool next = reverse ? view.prev(k, false, &k2, &v2) : view.next(k, false, &k2, &v2);
-                        more = next && (reverse ? k2 >= begin : k2 < end);
+                    if (full(bytes)) {
+                        more = true;
                         break;
                     }
+                    bytes += (int64_t)(k.size() + v.size() + 8);
+                    append(k, v);
+                    last_key = k;
                     found = reverse ? view.prev(k, false, &k, &v) : view.next(k, false, &k, &v);
                 }
             }
         }
-        if (ryw_for(snapshot) && !options_.bypass_unreadable) {
-            for (const auto& row : rows) {
-                auto it = writes_.find(row.first);
-                if (it != writes_.end() && it->second.unreadable) return kAccessedUnreadable;
+        if (ryw && !options_.bypass_unreadable) {
+            if (!writes_.empty()) {
+                for (const Span& span : spans) {
+                    auto it = writes_.find(std::string_view(f.arena).substr(span.key, span.key_length));
+                    if (it != writes_.end() && it->second.unreadable) return kAccessedUnreadable;
+                }
             }
             /* Where this transaction's versionstamped keys will land is unknown until commit. */
             const std::string& low = std::min(begin_key, begin);
@@ -729,32 +785,17 @@ Future* Transaction::get_range(const std::string& begin_key, bool begin_or_equal
             /* first_greater_or_equal / first_greater_than bounds depend on their edge only */
             std::string conflict_begin = begin_offset == 1 ? begin_edge : std::min(begin_edge, begin);
             std::string conflict_end = end_offset == 1 ? end_edge : std::max(end_edge, end);
-            if (more && !reverse) conflict_end = key_after(rows.back().first);
-            if (more && reverse) conflict_begin = rows.back().first;
+            if (more && !reverse) conflict_end = key_after(last_key);
+            if (more && reverse) conflict_begin = last_key;
             if (conflict_end > max_key) conflict_end = max_key;
             add_read_range(conflict_begin, conflict_end);
         }
-        size_t total = 0;
-        for (const auto& row : rows) total += row.first.size() + row.second.size();
-        total_cost_ += (int64_t)total + 1;
-        f.arena.reserve(total);
-        for (const auto& row : rows) {
-            f.arena.append(row.first);
-            f.arena.append(row.second);
-        }
+        total_cost_ += (int64_t)f.arena.size() + 1;
         const uint8_t* base = reinterpret_cast<const uint8_t*>(f.arena.data());
-        f.kvs.reserve(rows.size());
-        size_t at = 0;
-        for (const auto& row : rows) {
-            FDBKeyValue kv;
-            kv.key = base + at;
-            kv.key_length = (int)row.first.size();
-            at += row.first.size();
-            kv.value = base + at;
-            kv.value_length = (int)row.second.size();
-            at += row.second.size();
-            f.kvs.push_back(kv);
-        }
+        f.kvs.reserve(spans.size());
+        for (const Span& span : spans)
+            f.kvs.push_back(FDBKeyValue{base + span.key, (int)span.key_length, base + span.value,
+                                        (int)span.value_length});
         f.more = more;
         return 0;
     });

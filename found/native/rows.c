@@ -1,59 +1,56 @@
-/* rows.c — found._rows: turns a packed block of range-read rows into Python tuples.
- *
- * Block layout (built by found_take_range in the cffi module): count × (u32 key length,
- * u32 value length) little-endian, then every key and value back to back. Doing the split
- * in C saves two slices and a tuple build per row in Python, the larger part of the cost
- * of a range read on the embedded engine. */
+/* rows.c — found._rows: turns the FDBKeyValue array of a ready range future into Python
+ * (key, value) tuples in one call. Building the rows in C, straight from the future's
+ * memory, saves a copy and two slices per row: most of a range read's cost in Python. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
 
-/* split(block, count) -> list[tuple[bytes, bytes]]; ValueError on an inconsistent block. */
-static PyObject* split(PyObject* module, PyObject* args) {
-    Py_buffer view;
+/* FDB's FDBKeyValue: packed to 4 bytes, 24 bytes on 64-bit (the C ABI's layout). */
+#pragma pack(push, 4)
+typedef struct {
+    const uint8_t* key;
+    int key_length;
+    const uint8_t* value;
+    int value_length;
+} KeyValue;
+#pragma pack(pop)
+
+/* from_array(address, count) -> list[tuple[bytes, bytes]]: the rows of an FDBKeyValue
+ * array that a ready range future holds (the caller keeps the future alive meanwhile). */
+static PyObject* from_array(PyObject* module, PyObject* args) {
+    unsigned long long address;
     Py_ssize_t count;
     (void)module;
-    if (!PyArg_ParseTuple(args, "y*n", &view, &count)) return NULL;
-    const unsigned char* data = view.buf;
-    const Py_ssize_t size = view.len;
-    PyObject* rows = NULL;
-    if (count < 0 || count > size / 8) goto bad;
-    rows = PyList_New(count);
-    if (!rows) goto fail;
-    Py_ssize_t at = count * 8;
+    if (!PyArg_ParseTuple(args, "Kn", &address, &count)) return NULL;
+    if (count < 0 || (count > 0 && address == 0)) {
+        PyErr_SetString(PyExc_ValueError, "bad key-value array");
+        return NULL;
+    }
+    const KeyValue* rows = (const KeyValue*)(uintptr_t)address;
+    PyObject* list = PyList_New(count);
+    if (!list) return NULL;
     for (Py_ssize_t i = 0; i < count; i++) {
-        uint32_t key_length, value_length;
-        memcpy(&key_length, data + 8 * i, 4);
-        memcpy(&value_length, data + 8 * i + 4, 4);
-        if ((Py_ssize_t)key_length > size - at) goto bad;
-        if ((Py_ssize_t)value_length > size - at - (Py_ssize_t)key_length) goto bad;
-        PyObject* key = PyBytes_FromStringAndSize((const char*)data + at, key_length);
-        at += key_length;
-        PyObject* value = key ? PyBytes_FromStringAndSize((const char*)data + at, value_length) : NULL;
-        at += value_length;
+        PyObject* key = PyBytes_FromStringAndSize((const char*)rows[i].key, rows[i].key_length);
+        PyObject* value = key ? PyBytes_FromStringAndSize((const char*)rows[i].value,
+                                                          rows[i].value_length) : NULL;
         PyObject* row = value ? PyTuple_New(2) : NULL;
         if (!row) {
             Py_XDECREF(key);
             Py_XDECREF(value);
-            goto fail;
+            Py_DECREF(list);
+            return NULL;
         }
         PyTuple_SET_ITEM(row, 0, key);
         PyTuple_SET_ITEM(row, 1, value);
-        PyList_SET_ITEM(rows, i, row);
+        PyList_SET_ITEM(list, i, row);
     }
-    PyBuffer_Release(&view);
-    return rows;
-bad:
-    PyErr_SetString(PyExc_ValueError, "inconsistent range block");
-fail:
-    Py_XDECREF(rows);
-    PyBuffer_Release(&view);
-    return NULL;
+    return list;
 }
 
 static PyMethodDef methods[] = {
-    {"split", split, METH_VARARGS, "split(block, count) -> list of (key, value) tuples"},
+    {"from_array", from_array, METH_VARARGS,
+     "from_array(address, count) -> list of (key, value) tuples of an FDBKeyValue array"},
     {NULL, NULL, 0, NULL},
 };
 
