@@ -306,6 +306,13 @@ std::vector<std::function<void()>> Engine::process_commits() {
         return v ? std::optional<std::string>(*v) : std::nullopt;
     };
     const int64_t window = knobs().mvcc_window_versions;
+    /* Only atomic ops read the latest value: without them the overlay is not needed. */
+    bool batch_has_atomic_ops = false;
+    for (const auto& request : batch)
+        for (const Mutation& m : request->mutations)
+            if (m.kind == Mutation::kAtomic && m.op != kOpSetVersionstampedKey &&
+                m.op != kOpSetVersionstampedValue)
+                batch_has_atomic_ops = true;
 
     for (size_t i = 0; i < batch.size(); i++) {
         CommitRequest& request = *batch[i];
@@ -336,20 +343,22 @@ std::vector<std::function<void()>> Engine::process_commits() {
         const std::string stamp = big_endian_stamp(version, 0);
         LoggedCommit logged;
         logged.version = version;
-        for (const Mutation& m : request.mutations) {
+        for (Mutation& m : request.mutations) {
             switch (m.kind) {
                 case Mutation::kSet:
-                    overlay[m.key] = m.param;
-                    logged.mutations.push_back({LoggedMutation::kSet, m.key, m.param});
+                    if (batch_has_atomic_ops) overlay[m.key] = m.param;
+                    logged.mutations.push_back({LoggedMutation::kSet, std::move(m.key), std::move(m.param)});
                     break;
                 case Mutation::kClear:
-                    overlay[m.key] = std::nullopt;
-                    logged.mutations.push_back({LoggedMutation::kClear, m.key, std::string()});
+                    if (batch_has_atomic_ops) overlay[m.key] = std::nullopt;
+                    logged.mutations.push_back({LoggedMutation::kClear, std::move(m.key), std::string()});
                     break;
                 case Mutation::kClearRange:
-                    overlay.erase(overlay.lower_bound(m.key), overlay.lower_bound(m.param));
-                    batch_clears.push_back({m.key, m.param});
-                    logged.mutations.push_back({LoggedMutation::kClearRange, m.key, m.param});
+                    if (batch_has_atomic_ops) {
+                        overlay.erase(overlay.lower_bound(m.key), overlay.lower_bound(m.param));
+                        batch_clears.push_back({m.key, m.param});
+                    }
+                    logged.mutations.push_back({LoggedMutation::kClearRange, std::move(m.key), std::move(m.param)});
                     break;
                 case Mutation::kAtomic: {
                     if (m.op == kOpSetVersionstampedKey) {
@@ -357,19 +366,19 @@ std::vector<std::function<void()>> Engine::process_commits() {
                         memcpy(&offset, m.key.data() + m.key.size() - 4, 4);
                         std::string key = m.key.substr(0, m.key.size() - 4);
                         memcpy(&key[offset], stamp.data(), 10);
-                        overlay[key] = m.param;
+                        if (batch_has_atomic_ops) overlay[key] = m.param;
                         logged.mutations.push_back({LoggedMutation::kSet, key, m.param});
                     } else if (m.op == kOpSetVersionstampedValue) {
                         uint32_t offset;
                         memcpy(&offset, m.param.data() + m.param.size() - 4, 4);
                         std::string value = m.param.substr(0, m.param.size() - 4);
                         memcpy(&value[offset], stamp.data(), 10);
-                        overlay[m.key] = value;
+                        if (batch_has_atomic_ops) overlay[m.key] = value;
                         logged.mutations.push_back({LoggedMutation::kSet, m.key, value});
                     } else {
                         std::optional<std::string> value =
                             apply_atomic(m.op, latest(m.key), m.param, request.api_version);
-                        overlay[m.key] = value;
+                        overlay[m.key] = value; /* batch_has_atomic_ops is true here */
                         if (value) logged.mutations.push_back({LoggedMutation::kSet, m.key, *value});
                         else logged.mutations.push_back({LoggedMutation::kClear, m.key, std::string()});
                     }

@@ -1088,9 +1088,14 @@ Future* Transaction::commit() {
     auto request = std::make_unique<CommitRequest>();
     request->read_version = read_version_;
     request->api_version = 730;
-    request->read_ranges = read_ranges_;
-    request->write_ranges = write_ranges_;
-    request->mutations = mutations_;
+    /* Nothing reads these after commit (later operations fail 2017; on_error and reset
+     * clear them), so they move into the request. */
+    request->read_ranges = std::move(read_ranges_);
+    request->write_ranges = std::move(write_ranges_);
+    request->mutations = std::move(mutations_);
+    read_ranges_.clear();
+    write_ranges_.clear();
+    mutations_.clear();
     request->durability_risky = options_.durability_risky;
     commit_state_ = CommitState::kCommitting;
     Future* future = new Future(FutureKind::kVoid);
