@@ -270,6 +270,8 @@ void Transaction::soft_reset(std::vector<Future*>* to_fail) {
     writes_.clear();
     cleared_.clear();
     mutations_.clear();
+    ryw_index_live_ = false;
+    ryw_indexed_ = 0;
     read_ranges_.clear();
     write_ranges_.clear();
     unreadable_ranges_.clear();
@@ -515,6 +517,7 @@ template <class Op>
 Future* Transaction::read(FutureKind kind, Op&& op) {
     std::unique_lock<std::recursive_mutex> lock(mutex_);
     if (int rc = check_deferred_or_state()) return Future::failed(kind, rc);
+    ensure_ryw_index();
     Future* future = new Future(kind);
     int rc = ensure_read_version();
     if (rc == 0) rc = op(*future);
@@ -816,6 +819,18 @@ int Transaction::check_write_key(const std::string& key, bool versionstamped) {
     return 0;
 }
 
+void Transaction::ensure_ryw_index() {
+    if (ryw_index_live_) return;
+    ryw_index_live_ = true;
+    /* Only sets and clears are ever left unindexed: clear_range and atomic ops index first. */
+    for (size_t i = ryw_indexed_; i < mutations_.size(); i++) {
+        const Mutation& m = mutations_[i];
+        if (m.kind == Mutation::kSet) writes_[m.key] = WriteEntry{true, m.param, {}, false};
+        else if (m.kind == Mutation::kClear) writes_[m.key] = WriteEntry{true, std::nullopt, {}, false};
+    }
+    ryw_indexed_ = mutations_.size();
+}
+
 /* Fires this transaction's own watches on `key` when its value no longer matches. */
 void Transaction::note_write(const std::string& key, std::vector<Future*>* fire) {
     if (watches_.empty()) return;
@@ -850,8 +865,10 @@ void Transaction::set(const std::string& key, const std::string& value) {
         if (key.size() >= 2 && key.compare(0, 2, kSpecialPrefix) == 0) return special_set(key, value);
         if (int rc = check_write_key(key, false)) return defer_error(rc);
         if (value.size() > kValueSizeLimit) return defer_error(kValueTooLarge);
-        WriteEntry& entry = writes_[key];
-        entry = WriteEntry{true, value, {}, false};
+        if (ryw_index_live_) {
+            writes_[key] = WriteEntry{true, value, {}, false};
+            ryw_indexed_ = mutations_.size() + 1;
+        }
         mutations_.push_back({Mutation::kSet, 0, key, value});
         approximate_size_ += (int64_t)(key.size() + value.size()) + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
@@ -869,7 +886,10 @@ void Transaction::clear(const std::string& key) {
         int rc = check_write_key(key, false);
         if (rc == kKeyTooLarge) return; /* such a key cannot exist: nothing to clear */
         if (rc) return defer_error(rc);
-        writes_[key] = WriteEntry{true, std::nullopt, {}, false};
+        if (ryw_index_live_) {
+            writes_[key] = WriteEntry{true, std::nullopt, {}, false};
+            ryw_indexed_ = mutations_.size() + 1;
+        }
         mutations_.push_back({Mutation::kClear, 0, key, std::string()});
         approximate_size_ += (int64_t)key.size() + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
@@ -884,6 +904,7 @@ void Transaction::clear_range(const std::string& begin_in, const std::string& en
     {
         std::lock_guard<std::recursive_mutex> lock(mutex_);
         if (check_deferred_or_state()) return;
+        ensure_ryw_index();
         std::string begin = begin_in.substr(0, kSystemKeySizeLimit + 1);
         std::string end = end_in.substr(0, kSystemKeySizeLimit + 1);
         if (begin > end) return defer_error(kInvertedRange);
@@ -908,6 +929,7 @@ void Transaction::clear_range(const std::string& begin_in, const std::string& en
         }
         cleared_[new_begin] = new_end;
         mutations_.push_back({Mutation::kClearRange, 0, begin, end});
+        ryw_indexed_ = mutations_.size();
         approximate_size_ += (int64_t)(begin.size() + end.size()) + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
         else add_write_range(begin, end);
@@ -929,6 +951,7 @@ void Transaction::atomic_op(const std::string& key, const std::string& param, in
         std::lock_guard<std::recursive_mutex> lock(mutex_);
         if (check_deferred_or_state()) return;
         if (!is_valid_mutation(op)) return defer_error(kInvalidMutationType);
+        ensure_ryw_index();
         const bool stamped_key = op == kOpSetVersionstampedKey;
         const bool stamped_value = op == kOpSetVersionstampedValue;
         if (param.size() > kValueSizeLimit + (stamped_value ? 4 : 0)) return defer_error(kValueTooLarge);
@@ -941,6 +964,7 @@ void Transaction::atomic_op(const std::string& key, const std::string& param, in
             std::string target = key.substr(0, body);
             if (int rc = check_write_key(target, true)) return defer_error(rc);
             mutations_.push_back({Mutation::kAtomic, op, key, param});
+            ryw_indexed_ = mutations_.size();
             approximate_size_ += (int64_t)(key.size() + param.size()) + kMutationOverhead;
             std::string low = target, high = target;
             memset(&low[offset], 0, 10);
@@ -980,6 +1004,7 @@ void Transaction::atomic_op(const std::string& key, const std::string& param, in
             }
         }
         mutations_.push_back({Mutation::kAtomic, op, key, param});
+        ryw_indexed_ = mutations_.size();
         approximate_size_ += (int64_t)(key.size() + param.size()) + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
         else add_write_range(key, key_after(key));
@@ -1019,6 +1044,7 @@ Future* Transaction::watch(const std::string& key) {
     std::lock_guard<std::recursive_mutex> lock(mutex_);
     if (int rc = check_deferred_or_state()) return Future::failed(FutureKind::kVoid, rc);
     if (options_.read_your_writes_disabled) return Future::failed(FutureKind::kVoid, kWatchesDisabled);
+    ensure_ryw_index(); /* own later writes must see this watch (note_write) */
     if (key.size() > kSystemKeySizeLimit ||
         (key.size() > kKeySizeLimit && (key.empty() || (uint8_t)key[0] != 0xff)))
         return Future::failed(FutureKind::kVoid, kKeyTooLarge);

@@ -167,6 +167,10 @@ private:
     void add_write_range(std::string begin, std::string end);
     int check_write_key(const std::string& key, bool versionstamped);
     void note_write(const std::string& key, std::vector<Future*>* fire);
+    /* Brings writes_ up to date with mutations_: sets and clears are indexed for
+     * read-your-writes only once the transaction first reads, so write-only
+     * transactions (bulk loads) never build the ordered write map. */
+    void ensure_ryw_index();
     void apply_defaults();
     void soft_reset(std::vector<Future*>* to_fail_1025);
     void arm_timeout();
@@ -193,6 +197,8 @@ private:
     std::map<std::string, WriteEntry, std::less<>> writes_;
     std::map<std::string, std::string> cleared_; /* disjoint [begin, end) */
     std::vector<Mutation> mutations_;
+    bool ryw_index_live_ = false;
+    size_t ryw_indexed_ = 0; /* mutations_[0, ryw_indexed_) are reflected in writes_ */
     std::vector<KeyRange> read_ranges_;
     std::vector<KeyRange> write_ranges_;
     std::vector<KeyRange> unreadable_ranges_; /* where versionstamped keys may land */
