@@ -81,6 +81,16 @@ void Store::put(const std::string& key, const std::string* value, Version versio
     prune(it, oldest);
 }
 
+void Store::load_sorted(std::string&& key, std::string&& value) {
+    const size_t size = key.size() + value.size();
+    std::vector<VersionedValue> versions;
+    versions.push_back(VersionedValue{1, true, std::move(value)});
+    auto it = map_.emplace_hint(map_.end(), std::move(key), std::move(versions));
+    index_.emplace(std::string_view(it->first), it);
+    live_keys_++;
+    live_bytes_ += size;
+}
+
 void Store::clear_range(const std::string& begin, const std::string& end, Version version,
                         Version oldest) {
     if (!(begin < end)) return;

@@ -44,6 +44,10 @@ public:
     /* Writes `value` (nullptr = clear) at `version`; drops versions older than `oldest`
      * that no reader can see any more. */
     void put(const std::string& key, const std::string* value, Version version, Version oldest);
+    /* Appends a key larger than every key present, at version 1: loading a snapshot,
+     * whose rows come in key order (one insertion at the end, no search). */
+    void load_sorted(std::string&& key, std::string&& value);
+
     /* Clears every key in [begin, end) at `version`. */
     void clear_range(const std::string& begin, const std::string& end, Version version,
                      Version oldest);
