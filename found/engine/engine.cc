@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,12 @@ void Engine::release() {
 
 Engine::~Engine() {
     if (lock_fd_ >= 0) close(lock_fd_); /* closing drops the flock, also after a failed load */
+    /* Free the store now and give its memory back: otherwise its millions of small freed
+     * blocks wait in the allocator and the next large allocation on that thread (say, a
+     * commit's log record) pays to merge them all — a pause of up to a second. */
+    const bool large = store_.live_keys() > 10000;
+    store_ = Store();
+    if (large) malloc_trim(0);
 }
 
 /* ------------------------------------------------------------------------------------
