@@ -18,14 +18,19 @@ int64_t ConflictMap::last_write(const std::string& begin, const std::string& end
 void ConflictMap::record_write(const std::string& begin, const std::string& end,
                                int64_t version) {
     if (!(begin < end)) return;
-    auto at_end = last_write_.upper_bound(end);
-    --at_end;
-    const int64_t version_after = at_end->second; /* the interval that continues past `end` */
-    auto first = last_write_.lower_bound(begin);
-    auto last = last_write_.lower_bound(end);
-    last_write_.erase(first, last);
-    last_write_[begin] = version;
-    if (last_write_.find(end) == last_write_.end()) last_write_[end] = version_after;
+    /* Make `end` a boundary that keeps the version of what follows the range. */
+    auto at_end = last_write_.lower_bound(end);
+    if (at_end == last_write_.end() || at_end->first != end)
+        at_end = last_write_.emplace_hint(at_end, end, std::prev(at_end)->second);
+    /* Every boundary inside [begin, end) goes; `begin` starts the written interval. */
+    auto at_begin = last_write_.lower_bound(begin);
+    if (at_begin != at_end && at_begin->first == begin) {
+        at_begin->second = version;
+        last_write_.erase(std::next(at_begin), at_end);
+    } else {
+        last_write_.erase(at_begin, at_end);
+        last_write_.emplace_hint(at_end, begin, version);
+    }
 }
 
 void ConflictMap::forget_before(int64_t oldest) {
