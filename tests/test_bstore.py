@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import inspect
 import os
 import random
 
 import pytest
+from helpers import everything, run
 
 import found
 from found.errors import FoundException, InvalidType
@@ -17,30 +17,8 @@ from found.ext.bstore import BStoreException
 
 
 @pytest.fixture
-async def db():
-    database = await found.open("found:memory")
-    try:
-        yield database
-    finally:
-        closing = database.close()
-        if inspect.isawaitable(closing):
-            await closing
-
-
-@pytest.fixture
 def store():
     return bstore.make("blobs", ("test", "blobs"))
-
-
-def run(db, func, *args, **kwargs):
-    return found.transactional(db, func, *args, **kwargs)
-
-
-async def everything(db) -> list[tuple[bytes, bytes]]:
-    async def scan(tx):
-        return await found.all(found.query(tx, b"", b"\xff"))
-
-    return await run(db, scan)
 
 
 async def keys_under(db, store, part: str) -> list[bytes]:
@@ -79,9 +57,7 @@ async def drop(db, store, digest):
 CHUNK = bstore.DEFAULT_CHUNK_SIZE
 
 
-@pytest.mark.parametrize(
-    "size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 100_000, 100_001, 3_000_000]
-)
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 100_000, 100_001, 3_000_000])
 async def test_round_trip(db, store, size):
     blob = os.urandom(size)
     digest = await put(db, store, blob)
@@ -136,8 +112,17 @@ async def test_get_range_reads_slices(db):
     async def read(tx, offset, length):
         return await bstore.get_range(tx, store, digest, offset, length)
 
-    for offset, length in [(0, 0), (0, 1), (99, 2), (100, 100), (150, 500), (1000, 100),
-                           (1023, 5), (1024, 1), (5000, 10)]:
+    for offset, length in [
+        (0, 0),
+        (0, 1),
+        (99, 2),
+        (100, 100),
+        (150, 500),
+        (1000, 100),
+        (1023, 5),
+        (1024, 1),
+        (5000, 10),
+    ]:
         assert await run(db, read, offset, length) == blob[offset : offset + length]
 
 

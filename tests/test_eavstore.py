@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import random
 import uuid
 
 import pytest
+from helpers import everything, run
 
 import found
 from found.errors import FoundException, InvalidType
@@ -15,30 +15,8 @@ from found.ext.eavstore import EAVStoreException
 
 
 @pytest.fixture
-async def db():
-    database = await found.open("found:memory")
-    try:
-        yield database
-    finally:
-        closing = database.close()
-        if inspect.isawaitable(closing):
-            await closing
-
-
-@pytest.fixture
 def store():
     return eavstore.make("people", ("test", "eav"))
-
-
-def run(db, func, *args, **kwargs):
-    return found.transactional(db, func, *args, **kwargs)
-
-
-async def everything(db) -> list[tuple[bytes, bytes]]:
-    async def scan(tx):
-        return await found.all(found.query(tx, b"", b"\xff"))
-
-    return await run(db, scan)
 
 
 async def lookup(db, store, attribute, value):
@@ -108,8 +86,15 @@ async def test_values_are_compared_by_encoding(db, store):
         await eavstore.create(tx, store, {"v": 0.0}, uid="zero")
 
     await run(db, create)
-    for value, uid in [(1, "int"), (1.0, "float"), (True, "bool"), (b"1", "bytes"),
-                       ("1", "str"), (-0.0, "negative zero"), (0.0, "zero")]:
+    for value, uid in [
+        (1, "int"),
+        (1.0, "float"),
+        (True, "bool"),
+        (b"1", "bytes"),
+        ("1", "str"),
+        (-0.0, "negative zero"),
+        (0.0, "zero"),
+    ]:
         assert await lookup(db, store, "v", value) == [uid]
 
     async def change(tx):
@@ -133,9 +118,17 @@ async def test_query_range_scans_values_in_tuple_order(db, store):
 
 async def test_edge_values_round_trip(db, store):
     values = {
-        "none": None, "empty bytes": b"", "empty str": "", "big": 2**70, "negative": -(2**70),
-        "nul": "a\x00b", "bytes nul": b"\x00\xff", "nested": (1, (None, "x")),
-        "uuid": uuid.UUID(int=7), "nfd": "e\u0301", "near key limit": "x" * 9_900,
+        "none": None,
+        "empty bytes": b"",
+        "empty str": "",
+        "big": 2**70,
+        "negative": -(2**70),
+        "nul": "a\x00b",
+        "bytes nul": b"\x00\xff",
+        "nested": (1, (None, "x")),
+        "uuid": uuid.UUID(int=7),
+        "nfd": "e\u0301",
+        "near key limit": "x" * 9_900,
     }
 
     async def create(tx):
@@ -168,20 +161,22 @@ async def test_anchor_layout_reads_the_anchors_bytes(db):
     ("call", "error", "words"),
     [
         (lambda tx, s: eavstore.create(tx, s, {"a": object()}), EAVStoreException, "packed"),
-        (lambda tx, s: eavstore.create(tx, s, {"ok": 1, "bad": {1}}), EAVStoreException,
-         "'bad'"),
+        (lambda tx, s: eavstore.create(tx, s, {"ok": 1, "bad": {1}}), EAVStoreException, "'bad'"),
         (lambda tx, s: eavstore.create(tx, s, {1: "x"}), InvalidType, "str"),
         (lambda tx, s: eavstore.create(tx, s, [("a", 1)]), InvalidType, "mapping"),
-        (lambda tx, s: eavstore.create(tx, s, {"a": 1}, uid=object()), EAVStoreException,
-         "uid"),
-        (lambda tx, s: eavstore.create(tx, s, {"a": "x" * 10_000}), EAVStoreException,
-         "10000"),
-        (lambda tx, s: eavstore.create(tx, s, {"a": 1}, uid="exists"), EAVStoreException,
-         "exists"),
-        (lambda tx, s: eavstore.update(tx, s, "exists", {"a": object()}), EAVStoreException,
-         "packed"),
-        (lambda tx, s: eavstore.set_attr(tx, s, "exists", "a", object()), EAVStoreException,
-         "packed"),
+        (lambda tx, s: eavstore.create(tx, s, {"a": 1}, uid=object()), EAVStoreException, "uid"),
+        (lambda tx, s: eavstore.create(tx, s, {"a": "x" * 10_000}), EAVStoreException, "10000"),
+        (lambda tx, s: eavstore.create(tx, s, {"a": 1}, uid="exists"), EAVStoreException, "exists"),
+        (
+            lambda tx, s: eavstore.update(tx, s, "exists", {"a": object()}),
+            EAVStoreException,
+            "packed",
+        ),
+        (
+            lambda tx, s: eavstore.set_attr(tx, s, "exists", "a", object()),
+            EAVStoreException,
+            "packed",
+        ),
         (lambda tx, s: eavstore.set_attr(tx, s, "exists", 3, 1), InvalidType, "str"),
     ],
 )
@@ -261,7 +256,8 @@ async def test_randomized_no_stale_index_entry_survives(db, store):
             for attribute in attributes:
                 for value in values:
                     expected = sorted(
-                        u for u, d in model.items()
+                        u
+                        for u, d in model.items()
                         if attribute in d and found.pack((d[attribute],)) == found.pack((value,))
                     )
                     assert sorted(await lookup(db, store, attribute, value)) == expected

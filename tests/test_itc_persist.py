@@ -8,15 +8,6 @@ import found
 from found.ext.itc import CorruptStampError, InactiveStampError, Stamp, load_stamp, save_stamp
 
 
-@pytest.fixture
-async def db():
-    database = await found.open("found:memory")
-    try:
-        yield database
-    finally:
-        database.close()
-
-
 async def test_a_saved_stamp_loads_back_equal_and_byte_identical(db):
     replica = Stamp()
     other = replica.fork()

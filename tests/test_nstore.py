@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 import random
 import uuid
 
 import pytest
+from helpers import everything
 
 import found
 from found.errors import FoundException, InvalidType, LayerError
@@ -22,15 +22,28 @@ from found.tuple import Versionstamp
 def test_indices_for_three_and_four_columns_are_the_anchors():
     assert nstore.compute_indices(3) == [(0, 1, 2), (1, 2, 0), (2, 0, 1)]
     assert nstore.compute_indices(4) == [
-        (0, 1, 2, 3), (2, 0, 3, 1), (3, 0, 1, 2), (1, 2, 3, 0), (1, 3, 0, 2), (2, 3, 1, 0),
+        (0, 1, 2, 3),
+        (2, 0, 3, 1),
+        (3, 0, 1, 2),
+        (1, 2, 3, 0),
+        (1, 3, 0, 2),
+        (2, 3, 1, 0),
     ]
 
 
 def test_index_order_is_frozen_for_five_and_six_columns():
     # the index number is in every key: this order is part of the on-disk format
     assert nstore.compute_indices(5) == [
-        (0, 1, 2, 3, 4), (2, 0, 3, 4, 1), (3, 0, 1, 4, 2), (4, 0, 1, 2, 3), (1, 2, 3, 4, 0),
-        (1, 3, 4, 0, 2), (1, 4, 2, 0, 3), (2, 3, 4, 1, 0), (2, 4, 0, 1, 3), (3, 4, 0, 2, 1),
+        (0, 1, 2, 3, 4),
+        (2, 0, 3, 4, 1),
+        (3, 0, 1, 4, 2),
+        (4, 0, 1, 2, 3),
+        (1, 2, 3, 4, 0),
+        (1, 3, 4, 0, 2),
+        (1, 4, 2, 0, 3),
+        (2, 3, 4, 1, 0),
+        (2, 4, 0, 1, 3),
+        (3, 4, 0, 2, 1),
     ]
     # {2, 3, 5} is "(()))(" …: pairs are taken leftmost first, restarting after each
     assert nstore.compute_indices(6)[17] == (2, 3, 5, 1, 0, 4)
@@ -79,24 +92,6 @@ def test_bindings_are_immutable_and_hashable():
 
 
 # --- against the engine ----------------------------------------------------------------
-
-
-@pytest.fixture
-async def db():
-    database = await found.open("found:memory")
-    try:
-        yield database
-    finally:
-        closing = database.close()
-        if inspect.isawaitable(closing):
-            await closing
-
-
-async def everything(db) -> list[tuple[bytes, bytes]]:
-    async def scan(tx):
-        return await found.all(found.query(tx, b"", b"\xff"))
-
-    return await found.transactional(db, scan)
 
 
 def matches(pattern, items) -> dict | None:
@@ -253,7 +248,8 @@ async def test_query_joins_patterns_left_to_right_like_nested_loops(db):
     async def friends_of_friends(tx):
         return await found.all(
             nstore.query(
-                tx, store,
+                tx,
+                store,
                 ("alice", "knows", var("x")),
                 (var("x"), "knows", var("y")),
                 (var("y"), "name", var("name")),
@@ -313,22 +309,40 @@ async def test_limit_offset_reverse_and_count(db):
             await nstore.add(tx, store, "parity", number % 2)
         pattern = ("n", var("x"))
         everything_ = [b["x"] for b in await found.all(nstore.select(tx, store, *pattern))]
-        page = [b["x"] for b in await found.all(
-            nstore.select(tx, store, *pattern, offset=5, limit=3))]
-        backwards = [b["x"] for b in await found.all(
-            nstore.select(tx, store, *pattern, reverse=True, limit=2))]
-        joined = await found.all(nstore.query(
-            tx, store, ("n", var("x")), ("parity", var("x")), limit=1, offset=1))
+        page = [
+            b["x"] for b in await found.all(nstore.select(tx, store, *pattern, offset=5, limit=3))
+        ]
+        backwards = [
+            b["x"]
+            for b in await found.all(nstore.select(tx, store, *pattern, reverse=True, limit=2))
+        ]
+        joined = await found.all(
+            nstore.query(tx, store, ("n", var("x")), ("parity", var("x")), limit=1, offset=1)
+        )
         none = await found.all(nstore.query(tx, store, ("n", var("x")), limit=0))
-        return (everything_, page, backwards, joined, none,
-                await nstore.count(tx, store, ("n", var("x"))),
-                await nstore.count(tx, store, (var("k"), var("v"))),
-                await nstore.count(tx, store, ("n", 3)),
-                await nstore.count(tx, store, ("n", 99)))
+        return (
+            everything_,
+            page,
+            backwards,
+            joined,
+            none,
+            await nstore.count(tx, store, ("n", var("x"))),
+            await nstore.count(tx, store, (var("k"), var("v"))),
+            await nstore.count(tx, store, ("n", 3)),
+            await nstore.count(tx, store, ("n", 99)),
+        )
 
-    everything_, page, backwards, joined, none, n_count, total, one, zero = (
-        await found.transactional(db, run)
-    )
+    (
+        everything_,
+        page,
+        backwards,
+        joined,
+        none,
+        n_count,
+        total,
+        one,
+        zero,
+    ) = await found.transactional(db, run)
     assert everything_ == list(range(20))
     assert page == [5, 6, 7]
     assert backwards == [19, 18]
@@ -338,9 +352,30 @@ async def test_limit_offset_reverse_and_count(db):
 
 
 EDGE_VALUES = [
-    None, b"", "", 0, -1, 2**70, -(2**70), 0.0, -0.0, float("nan"), float("inf"),
-    True, False, 1, 1.0, "x", b"x", "a\x00b", b"a\x00\xffb", ("nested", (1, None)),
-    uuid.UUID(int=12345), "e\u0301", "\u00e9", "日本",
+    None,
+    b"",
+    "",
+    0,
+    -1,
+    2**70,
+    -(2**70),
+    0.0,
+    -0.0,
+    float("nan"),
+    float("inf"),
+    True,
+    False,
+    1,
+    1.0,
+    "x",
+    b"x",
+    "a\x00b",
+    b"a\x00\xffb",
+    ("nested", (1, None)),
+    uuid.UUID(int=12345),
+    "e\u0301",
+    "\u00e9",
+    "日本",
     Versionstamp(b"\x01" * 10, 7),
 ]
 
@@ -402,8 +437,11 @@ async def test_key_and_value_limits_raise_typed_errors_before_writing(db):
         (lambda tx, s: nstore.add(tx, s, "a", object(), "c"), NStoreException, "cannot be packed"),
         (lambda tx, s: nstore.add(tx, s, "a", var("x"), "c"), NStoreException, "variable"),
         (lambda tx, s: nstore.add(tx, s, "a", "b", "c", value="text"), InvalidType, "bytes"),
-        (lambda tx, s: nstore.add(tx, s, "a", Versionstamp(), "c"),
-         NStoreException, "incomplete Versionstamp"),
+        (
+            lambda tx, s: nstore.add(tx, s, "a", Versionstamp(), "c"),
+            NStoreException,
+            "incomplete Versionstamp",
+        ),
         (lambda tx, s: nstore.remove(tx, s, "a"), NStoreException, "1 items"),
         (lambda tx, s: nstore.remove(tx, s, "a", var("x"), "c"), NStoreException, "variable"),
         (lambda tx, s: nstore.get(tx, s, "a", "b"), NStoreException, "2 items"),
@@ -508,8 +546,9 @@ async def test_randomized_against_a_python_set(db):
 
             selected, counts, joined = await found.transactional(db, read)
             for pattern, bindings, counted in zip(patterns, selected, counts, strict=True):
-                expected = [b for items in model.values() if (b := matches(pattern, items))
-                            is not None]
+                expected = [
+                    b for items in model.values() if (b := matches(pattern, items)) is not None
+                ]
                 assert sorted(map(key_of, bindings)) == sorted(map(key_of, expected))
                 assert counted == len(expected)
             expected_join = []
@@ -551,8 +590,7 @@ def brute_force_query(model_tuples, patterns) -> list[dict]:
 
 
 @pytest.mark.parametrize("rows_per_probe", [0, nstore.HASH_JOIN_ROWS_PER_PROBE, 10**9])
-async def test_joins_give_the_same_bindings_by_probing_or_hashing(db, monkeypatch,
-                                                                  rows_per_probe):
+async def test_joins_give_the_same_bindings_by_probing_or_hashing(db, monkeypatch, rows_per_probe):
     """0 never hashes, the default switches midway, 10**9 hashes from the first binding."""
     monkeypatch.setattr(nstore, "HASH_JOIN_ROWS_PER_PROBE", rows_per_probe)
     rng = random.Random(rows_per_probe)

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import random
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import everything, run
 
-import found
 from found.errors import FoundException, InvalidType
 from found.ext import pstore
 from found.ext.pstore import PStoreException
 
 
 @pytest.fixture
-async def db():
-    database = await found.open("found:memory")
-    try:
-        yield database
-    finally:
-        closing = database.close()
-        if inspect.isawaitable(closing):
-            await closing
-
-
-@pytest.fixture
 def store():
     return pstore.make("docs", ("test", "search"))
-
-
-def run(db, func, *args, **kwargs):
-    return found.transactional(db, func, *args, **kwargs)
-
-
-async def everything(db) -> list[tuple[bytes, bytes]]:
-    async def scan(tx):
-        return await found.all(found.query(tx, b"", b"\xff"))
-
-    return await run(db, scan)
 
 
 async def index_all(db, store, documents: dict):
@@ -191,8 +168,11 @@ async def test_index_text_tokenizes_in_the_pool(db):
         (lambda tx, s: pstore.index(tx, s, "d", ["a"]), InvalidType, "mapping"),
         (lambda tx, s: pstore.index(tx, s, object(), {"a": 1}), PStoreException, "packed"),
         (lambda tx, s: pstore.index(tx, s, "d", {"x" * 10_000: 1}), PStoreException, "10000"),
-        (lambda tx, s: pstore.index(tx, s, "indexed", {"ok": 1, "bad": -1}), PStoreException,
-         "'bad'"),
+        (
+            lambda tx, s: pstore.index(tx, s, "indexed", {"ok": 1, "bad": -1}),
+            PStoreException,
+            "'bad'",
+        ),
         (lambda tx, s: pstore.search(tx, s, []), PStoreException, "at least one"),
         (lambda tx, s: pstore.search(tx, s, "word"), InvalidType, "list"),
         (lambda tx, s: pstore.search(tx, s, ["a", 1]), InvalidType, "str"),
@@ -242,8 +222,9 @@ async def test_randomized_against_a_python_model(db, store):
                 got = await search(db, store, keywords, 5, mode=mode)
                 expected = bm25(model, keywords) if model else {}
                 if mode == "all":
-                    expected = {d: s for d, s in expected.items()
-                                if all(k in model[d] for k in keywords)}
+                    expected = {
+                        d: s for d, s in expected.items() if all(k in model[d] for k in keywords)
+                    }
                 ranked = sorted(expected.items(), key=lambda item: (-item[1], item[0]))[:5]
                 assert [d for d, _ in got] == [d for d, _ in ranked]
                 for (_, score), (_, want) in zip(got, ranked, strict=True):

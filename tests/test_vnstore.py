@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import random
 import uuid
 
 import pytest
+from helpers import everything, run
 
 import found
 from found.errors import FoundException, InvalidType
@@ -17,30 +17,8 @@ from found.ext.vnstore import VNStoreConflict, VNStoreException
 
 
 @pytest.fixture
-async def db():
-    database = await found.open("found:memory")
-    try:
-        yield database
-    finally:
-        closing = database.close()
-        if inspect.isawaitable(closing):
-            await closing
-
-
-@pytest.fixture
 def store():
     return vnstore.make("people", ("test", "vn"), ("subject", "predicate", "object"))
-
-
-def run(db, func, *args, **kwargs):
-    return found.transactional(db, func, *args, **kwargs)
-
-
-async def everything(db) -> list[tuple[bytes, bytes]]:
-    async def scan(tx):
-        return await found.all(found.query(tx, b"", b"\xff"))
-
-    return await run(db, scan)
 
 
 async def new_change(db, store, *ops, message=""):
@@ -172,11 +150,13 @@ async def test_change_continue_spans_transactions(db, store):
 
 
 async def test_history_as_of_every_change_and_what_each_change_did(db, store):
-    first = await new_change(db, store, ("add", ("a", "is", 1)), ("add", ("b", "is", 2)),
-                             message="one")
+    first = await new_change(
+        db, store, ("add", ("a", "is", 1)), ("add", ("b", "is", 2)), message="one"
+    )
     s1 = await apply(db, store, first)
-    second = await new_change(db, store, ("remove", ("a", "is", 1)), ("add", ("c", "is", 3)),
-                              message="two")
+    second = await new_change(
+        db, store, ("remove", ("a", "is", 1)), ("add", ("c", "is", 3)), message="two"
+    )
     s2 = await apply(db, store, second)
     third = await new_change(db, store, ("add", ("a", "is", 1)), message="three")
     s3 = await apply(db, store, third)
@@ -196,8 +176,11 @@ async def test_history_as_of_every_change_and_what_each_change_did(db, store):
             await vnstore.change_changes(tx, store, second),
             await vnstore.ask(tx, store, "a", "is", 1, as_of=s2),
             await vnstore.ask(tx, store, "a", "is", 1, as_of=s3),
-            await found.all(vnstore.query(
-                tx, store, (var("x"), "is", var("n")), ("b", "is", var("n")), as_of=s1)),
+            await found.all(
+                vnstore.query(
+                    tx, store, (var("x"), "is", var("n")), ("b", "is", var("n")), as_of=s1
+                )
+            ),
         )
 
     changes, did, at_two, at_three, joined = await run(db, read)
@@ -300,8 +283,10 @@ async def test_significance_order_is_commit_order_even_with_skewed_clocks(db, st
 
     async def read(tx):
         log = vnstore._log_prefix(store)
-        logged = [found.unpack(value)[0]
-                  for _, value in await found.all(found.query(tx, log, found.next_prefix(log)))]
+        logged = [
+            found.unpack(value)[0]
+            for _, value in await found.all(found.query(tx, log, found.next_prefix(log)))
+        ]
         return await vnstore.change_list(tx, store), logged
 
     changes, logged = await run(db, read)
@@ -469,7 +454,5 @@ async def test_randomized_against_a_python_model(db, store):
                         view[key] = items
                     else:
                         view.pop(key, None)
-                assert await present(db, store, change=cid) == sorted(
-                    view.values(), key=found.pack
-                )
+                assert await present(db, store, change=cid) == sorted(view.values(), key=found.pack)
     assert len(history) > 10
