@@ -157,12 +157,10 @@ int Engine::load(std::string* message) {
             if (stat((directory_ + "/snapshot.dat").c_str(), &st) == 0)
                 last_checkpoint_unix_ = (int64_t)st.st_mtime;
         }
-        rc_replayed_ = 0;
         rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
             if (commit.version <= snapshot_version_) return; /* already in the snapshot */
             apply(commit, commit.version);
             if (commit.version > last_version_) last_version_ = commit.version;
-            rc_replayed_++;
         }, message);
         if (rc) return rc;
     }
@@ -581,18 +579,6 @@ void Engine::add_watch(const std::string& key, std::optional<std::string> initia
         if (!same) {
             fire_now = true;
         } else {
-            /* Drop entries whose futures were cancelled or destroyed meanwhile. */
-            if (watches_.size() >= 64 && watches_.size() >= 2 * watches_size_after_sweep_) {
-                for (auto it = watches_.begin(); it != watches_.end();) {
-                    if (it->second.second->is_ready()) {
-                        it->second.second->release();
-                        it = watches_.erase(it);
-                    } else {
-                        ++it;
-                    }
-                }
-                watches_size_after_sweep_ = watches_.size();
-            }
             watches_.emplace(key, std::make_pair(std::move(initial), future));
         }
     }

@@ -162,10 +162,8 @@ private:
     std::string last_checkpoint_error_;
     bool unsynced_ = false;
     bool relaxed_sync_scheduled_ = false;
-    int64_t rc_replayed_ = 0;
 
     std::mutex watch_mutex_;
-    size_t watches_size_after_sweep_ = 0;
     std::multimap<std::string, std::pair<std::optional<std::string>, Future*>> watches_;
 };
 
