@@ -31,3 +31,21 @@ def test_every_public_name_has_a_docstring():
         if not inspect.ismodule(getattr(found, name)) and not inspect.getdoc(getattr(found, name))
     ]
     assert not missing
+
+
+def test_the_readme_first_program_runs_as_printed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    readme = (DOCS.parent / "README.md").read_text()
+    program = readme.split("## A first program")[1].split("```python")[1].split("```")[0]
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, FOUND_DATA_DIR=str(tmp_path)),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "{'alice': 70, 'bob': 30}"
