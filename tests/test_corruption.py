@@ -135,3 +135,10 @@ async def test_status_json_reports_the_engine_state(tmp_path):
     assert status["client"]["database_status"]["available"] is True
     assert status["found"]["location"] == os.path.realpath(tmp_path)
     assert status["found"]["keys"] >= 3
+
+
+async def test_a_directory_of_other_files_is_not_taken_over(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(errors.FileCorrupt, match="not a found data directory.*notes.txt"):
+        await found.open(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing written

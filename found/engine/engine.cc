@@ -12,6 +12,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <limits.h>
@@ -119,6 +120,26 @@ int Engine::open(const std::string& location, Engine** out, std::string* message
 /* Takes the directory lock, replays the log, and seeds a new store. */
 int Engine::load(std::string* message) {
     if (!memory_) {
+        /* A directory that already holds other files and no database is somebody else's:
+         * refuse it rather than scatter a database among them. */
+        if (DIR* listing = opendir(directory_.c_str())) {
+            bool has_log = false;
+            std::string stranger;
+            while (struct dirent* entry = readdir(listing)) {
+                const std::string name = entry->d_name;
+                if (name == "." || name == "..") continue;
+                if (name == "wal.log") has_log = true;
+                else if (name != "LOCK" && name != "wal.tmp" && name != "snapshot.dat" &&
+                         name != "snapshot.tmp" && stranger.empty())
+                    stranger = name;
+            }
+            closedir(listing);
+            if (!has_log && !stranger.empty()) {
+                *message = directory_ + " is not a found data directory: it holds other files (e.g. " +
+                           stranger + ") and no wal.log";
+                return kFileCorrupt;
+            }
+        }
         const std::string lock_path = directory_ + "/LOCK";
         lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (lock_fd_ < 0) {
