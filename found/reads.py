@@ -4,6 +4,7 @@ from memory) never touch the event loop; the others wait without blocking it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TypeVar
 
@@ -124,6 +125,20 @@ def _take_rows(
         lib.fdb_future_destroy_w(future)
 
 
+_per_thread = threading.local()
+
+
+def _range_outputs() -> tuple[object, object, object]:
+    """The calling thread's out-parameters for reading a range future. Shared by every
+    query of the thread: they are filled and read with no await in between."""
+    try:
+        return _per_thread.range_outputs
+    except AttributeError:
+        outputs = (ffi.new("FDBKeyValue**"), ffi.new("int*"), ffi.new("int*"))
+        _per_thread.range_outputs = outputs
+        return outputs
+
+
 class Query:
     """A range read: ``async for key, value in found.query(...)``, or the whole result at
     once with ``await found.all(found.query(...))`` (fetched in large batches, no per-row
@@ -183,9 +198,7 @@ class Query:
         limit = remaining = self._limit
         reverse = self._reverse
         iteration = 1
-        out_kv = ffi.new("FDBKeyValue**")
-        out_count = ffi.new("int*")
-        out_more = ffi.new("int*")
+        out_kv, out_count, out_more = _range_outputs()
 
         def request() -> object:
             return lib.fdb_transaction_get_range_w(

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class KeySelector:
+class KeySelector(NamedTuple):
     """Selects the last key < ``key`` (<= when ``or_equal``), then moves ``offset`` keys.
 
     Build them with :func:`lt`, :func:`lte`, :func:`gt` and :func:`gte`; ``+`` and ``-``
-    shift the offset (``gte(k) + 1`` is the key after the first key >= k).
+    shift the offset (``gte(k) + 1`` is the key after the first key >= k). Immutable and
+    cheap to make (a tuple: range reads build two per call).
     """
 
     key: bytes
