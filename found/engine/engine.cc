@@ -109,7 +109,10 @@ int Engine::open(const std::string& location, Engine** out, std::string* message
         /* A log already past the threshold is checkpointed right away, off the caller. */
         engine->retain();
         Network::instance().post([engine] {
-            engine->maybe_checkpoint();
+            {
+                std::lock_guard<std::mutex> pipeline(engine->pipeline_mutex_);
+                engine->maybe_checkpoint();
+            }
             engine->release();
         });
     }
@@ -279,6 +282,21 @@ int Engine::check_read_version(Version version) {
  * ---------------------------------------------------------------------------------- */
 
 void Engine::submit(std::unique_ptr<CommitRequest> request) {
+    /* A commit that waits for no sync (in memory, durability_risky, or syncing off) is
+     * resolved, logged and applied right here when the pipeline is free: its future is
+     * ready when commit returns, with no thread hop either way. */
+    const bool needs_no_sync = memory_ || !knobs().sync || request->durability_risky;
+    if (needs_no_sync && !unavailable_) {
+        std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
+        if (pipeline.owns_lock()) {
+            std::vector<std::unique_ptr<CommitRequest>> batch;
+            batch.push_back(std::move(request));
+            std::vector<std::function<void()>> completions = process_commits(std::move(batch));
+            pipeline.unlock();
+            for (auto& complete : completions) complete();
+            return;
+        }
+    }
     bool schedule = false;
     {
         std::lock_guard<std::mutex> lock(queue_mutex_);
@@ -288,7 +306,15 @@ void Engine::submit(std::unique_ptr<CommitRequest> request) {
     if (schedule) {
         retain();
         Network::instance().post([this] {
-            std::vector<std::function<void()>> completions = process_commits();
+            std::vector<std::unique_ptr<CommitRequest>> batch;
+            {
+                std::lock_guard<std::mutex> lock(queue_mutex_);
+                batch.swap(queue_);
+                processing_scheduled_ = false;
+            }
+            std::unique_lock<std::mutex> pipeline(pipeline_mutex_);
+            std::vector<std::function<void()>> completions = process_commits(std::move(batch));
+            pipeline.unlock();
             release(); /* each transaction still holds its own reference */
             for (auto& complete : completions) complete();
         });
@@ -304,13 +330,8 @@ int Engine::injected_fault() {
     return kFaults[fault_random_() % 3];
 }
 
-std::vector<std::function<void()>> Engine::process_commits() {
-    std::vector<std::unique_ptr<CommitRequest>> batch;
-    {
-        std::lock_guard<std::mutex> lock(queue_mutex_);
-        batch.swap(queue_);
-        processing_scheduled_ = false;
-    }
+std::vector<std::function<void()>> Engine::process_commits(
+    std::vector<std::unique_ptr<CommitRequest>> batch) {
     std::vector<std::function<void()>> completions;
     if (batch.empty()) return completions;
 
@@ -454,7 +475,28 @@ std::vector<std::function<void()>> Engine::process_commits() {
             conflicts_size_after_forget_ = conflicts_.size();
         }
     }
-    if (!accepted.empty()) fire_watches(accepted);
+    if (!accepted.empty()) {
+        /* Watches fire on the network thread, even when this commit ran inline on a
+         * client's thread: their callbacks must never run inside someone's commit call. */
+        std::vector<Future*> fired = fire_watches(accepted);
+        if (!fired.empty()) {
+            auto complete = [fired] {
+                for (Future* f : fired) {
+                    f->succeed();
+                    f->release();
+                }
+            };
+            if (Network::instance().on_network_thread()) {
+                completions.push_back(complete);
+            } else {
+                retain(); /* the watches' settle hooks reach back into this engine */
+                Network::instance().post([this, complete] {
+                    complete();
+                    release();
+                });
+            }
+        }
+    }
     maybe_checkpoint();
     for (size_t i = 0; i < batch.size(); i++) {
         auto request = std::make_shared<std::unique_ptr<CommitRequest>>(std::move(batch[i]));
@@ -476,8 +518,11 @@ void Engine::schedule_relaxed_sync() {
     retain();
     Network::instance().post_at(
         Network::Clock::now() + std::chrono::milliseconds(knobs().relaxed_sync_ms), [this] {
-            relaxed_sync_scheduled_ = false;
-            if (unsynced_ && wal_.sync() == 0) unsynced_ = false;
+            {
+                std::lock_guard<std::mutex> pipeline(pipeline_mutex_);
+                relaxed_sync_scheduled_ = false;
+                if (unsynced_ && wal_.sync() == 0) unsynced_ = false;
+            }
             release();
         });
 }
@@ -523,7 +568,10 @@ void Engine::write_checkpoint(Version version, int64_t log_offset) {
     else writer.abandon();
     const int64_t bytes = writer.bytes();
     Network::instance().post([this, rc, version, log_offset, bytes, message] {
-        finish_checkpoint(rc, version, log_offset, bytes, message);
+        {
+            std::lock_guard<std::mutex> pipeline(pipeline_mutex_);
+            finish_checkpoint(rc, version, log_offset, bytes, message);
+        }
         release();
     });
 }
@@ -629,11 +677,11 @@ void Engine::forget_watch(const std::string& key, Future* future) {
     if (found_it) future->release();
 }
 
-void Engine::fire_watches(const std::vector<LoggedCommit>& commits) {
+std::vector<Future*> Engine::fire_watches(const std::vector<LoggedCommit>& commits) {
     std::vector<Future*> fired;
     {
         std::lock_guard<std::mutex> lock(watch_mutex_);
-        if (watches_.empty()) return;
+        if (watches_.empty()) return fired;
         auto check = [&](std::multimap<std::string, std::pair<std::optional<std::string>, Future*>>::iterator it) {
             const std::string* current = store_.get(it->first, INT64_MAX);
             const std::optional<std::string>& initial = it->second.first;
@@ -654,10 +702,7 @@ void Engine::fire_watches(const std::vector<LoggedCommit>& commits) {
             }
         }
     }
-    for (Future* f : fired) {
-        f->succeed();
-        f->release();
-    }
+    return fired;
 }
 
 }  // namespace found

@@ -112,9 +112,11 @@ private:
     /* Resolves, logs and applies the queued commits; returns the completions to run once
      * the pipeline's own reference is dropped (so closing the last handle right after a
      * commit really closes the store). */
-    std::vector<std::function<void()>> process_commits();
+    std::vector<std::function<void()>> process_commits(
+        std::vector<std::unique_ptr<CommitRequest>> batch);
     void apply(const LoggedCommit& commit, Version oldest);
-    void fire_watches(const std::vector<LoggedCommit>& commits);
+    /* Removes and returns the watches these commits fire (the caller completes them). */
+    std::vector<Future*> fire_watches(const std::vector<LoggedCommit>& commits);
     void forget_watch(const std::string& key, Future* future);
     int injected_fault();
     Version clock_version() const;
@@ -141,7 +143,9 @@ private:
     Version last_version_ = 0;    /* highest version handed out or committed */
     Version in_flight_from_ = 0;  /* lowest commit version of the batch being made durable */
 
-    /* The commit pipeline (network thread only, except the queue). */
+    /* The commit pipeline: everything below is touched only under pipeline_mutex_ (by the
+     * network thread, or by a caller committing inline), except the queue. */
+    std::mutex pipeline_mutex_;
     std::mutex queue_mutex_;
     std::vector<std::unique_ptr<CommitRequest>> queue_;
     bool processing_scheduled_ = false;

@@ -3,15 +3,21 @@
  * when a key is written again, so a key that is rarely written costs one entry. */
 #include "store.h"
 
+#include <algorithm>
+
 namespace found {
 
 const std::string* Store::value_at(Iterator it, Version read_version) {
-    const std::vector<VersionedValue>& versions = it->second;
-    for (size_t i = versions.size(); i-- > 0;) {
-        const VersionedValue& entry = versions[i];
-        if (entry.version <= read_version) return entry.present ? &entry.value : nullptr;
-    }
-    return nullptr;
+    const Versions& versions = it->second;
+    if (versions.empty()) return nullptr;
+    const VersionedValue& newest = versions.back();
+    if (newest.version <= read_version) return newest.present ? &newest.value : nullptr;
+    /* An older read version: the last entry with version <= read_version. */
+    auto after = std::upper_bound(versions.begin(), versions.end(), read_version,
+                                  [](Version v, const VersionedValue& e) { return v < e.version; });
+    if (after == versions.begin()) return nullptr;
+    const VersionedValue& entry = *std::prev(after);
+    return entry.present ? &entry.value : nullptr;
 }
 
 const std::string* Store::get(const std::string& key, Version read_version) const {
@@ -39,12 +45,10 @@ Store::Iterator Store::prev_present(const std::string& key, bool inclusive,
 }
 
 void Store::prune(Map::iterator it, Version oldest) {
-    std::vector<VersionedValue>& versions = it->second;
-    /* Keep the newest version <= oldest (readers at `oldest` still need it) and all after. */
-    size_t keep_from = 0;
-    for (size_t i = 0; i < versions.size(); i++)
-        if (versions[i].version <= oldest) keep_from = i;
-    if (keep_from > 0) versions.erase(versions.begin(), versions.begin() + keep_from);
+    Versions& versions = it->second;
+    /* Keep the newest version <= oldest (readers at `oldest` still need it) and all after;
+     * each version is dropped once, so this is O(1) per write amortized. */
+    while (versions.size() >= 2 && versions[1].version <= oldest) versions.pop_front();
     if (versions.size() == 1 && !versions[0].present && versions[0].version <= oldest) {
         index_.erase(std::string_view(it->first));
         map_.erase(it);
@@ -57,12 +61,12 @@ void Store::put(const std::string& key, const std::string* value, Version versio
     Map::iterator it;
     if (found == index_.end()) {
         if (!value) return;
-        it = map_.emplace(key, std::vector<VersionedValue>()).first;
+        it = map_.emplace(key, Versions()).first;
         index_.emplace(std::string_view(it->first), it);
     } else {
         it = found->second;
     }
-    std::vector<VersionedValue>& versions = it->second;
+    Versions& versions = it->second;
     const bool was_present = !versions.empty() && versions.back().present;
     if (was_present) {
         live_keys_--;
@@ -83,7 +87,7 @@ void Store::put(const std::string& key, const std::string* value, Version versio
 
 void Store::load_sorted(std::string&& key, std::string&& value) {
     const size_t size = key.size() + value.size();
-    std::vector<VersionedValue> versions;
+    Versions versions;
     versions.push_back(VersionedValue{1, true, std::move(value)});
     auto it = map_.emplace_hint(map_.end(), std::move(key), std::move(versions));
     index_.emplace(std::string_view(it->first), it);

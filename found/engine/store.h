@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -25,7 +26,10 @@ struct VersionedValue {
 
 class Store {
 public:
-    using Map = std::map<std::string, std::vector<VersionedValue>, std::less<>>;
+    /* A key's versions, oldest first. A deque: hot keys collect a version per write for
+     * the whole MVCC window, and pruning drops them from the front in O(1) each. */
+    using Versions = std::deque<VersionedValue>;
+    using Map = std::map<std::string, Versions, std::less<>>;
     using Iterator = Map::const_iterator;
 
     /* The value of `key` visible at `read_version`; nullptr when absent. */
