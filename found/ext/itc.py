@@ -705,17 +705,22 @@ def _check_header(data: bytes, minimum: int, what: str) -> None:
 # --- public objects -----------------------------------------------------------------------
 
 
-class Id:
-    """An id tree: which part of the interval a replica owns. ``Id()`` owns all of it."""
+class _Tree:
+    """What Id and Event share: a tree value that merging into another consumes (then it
+    refuses every use), libitc's byte form, and the usual notation."""
 
     __slots__ = ("_tree", "_valid")
 
-    def __init__(self, seed: bool = True) -> None:
-        self._tree: IdTree = 1 if seed else 0
-        self._valid = True
+    # Set by each subclass.
+    _inactive_error: type[ItcError]
+    _merge_name: str
+    _label: str
+    _encode: Any
+    _decode: Any
+    _render: Any
 
     @classmethod
-    def _from_tree(cls, tree: IdTree) -> Id:
+    def _from_tree(cls, tree: Any) -> Any:
         made = cls.__new__(cls)
         made._tree = tree
         made._valid = True
@@ -723,7 +728,72 @@ class Id:
 
     def _check_valid(self) -> None:
         if not self._valid:
-            raise InactiveIdError("this Id was consumed by Id.sum and cannot be used any more")
+            name = type(self).__name__
+            raise self._inactive_error(
+                f"this {name} was consumed by {name}.{self._merge_name} and cannot be used any more"
+            )
+
+    def _merge(self, others: tuple[Any, ...], merge_trees: Any) -> Any:
+        """Merges the others' trees into this one, then invalidates them; all or nothing."""
+        name = type(self).__name__
+        _check_consumable(self, others, type(self), name, self._merge_name)
+        tree = self._tree
+        for other in others:
+            tree = merge_trees(tree, other._tree)
+        self._tree = tree
+        for other in others:
+            other._valid = False
+        return self
+
+    def clone(self) -> Any:
+        """An independent copy."""
+        self._check_valid()
+        return type(self)._from_tree(self._tree)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self.clone()
+
+    def is_valid(self) -> bool:
+        """False once this value was consumed by a merge (`Id.sum`, `Event.join`)."""
+        return self._valid
+
+    def serialise(self) -> bytes:
+        """libitc's byte form: the version byte, then the tree's nodes in pre-order."""
+        self._check_valid()
+        return bytes((FORMAT_VERSION,)) + self._encode(self._tree)
+
+    @classmethod
+    def deserialise(cls, data: bytes | bytearray) -> Any:
+        """Read a value written by `serialise` (or libitc).
+
+        Raises InvalidParamError if shorter than 2 bytes, IncompatibleLibVersionError for an
+        unknown version, CorruptIdError / CorruptEventError for malformed or non-normal trees.
+        """
+        data = _as_bytes(data, cls.__name__)
+        _check_header(data, 2, cls._label)
+        return cls._from_tree(cls._decode(data, 1, len(data)))
+
+    def __str__(self) -> str:
+        return self._render(self._tree) if self._valid else "???"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} = {self}>"
+
+
+class Id(_Tree):
+    """An id tree: which part of the interval a replica owns. ``Id()`` owns all of it."""
+
+    __slots__ = ()
+    _inactive_error = InactiveIdError
+    _merge_name = "sum"
+    _label = "id"
+    _encode = staticmethod(_encode_id)
+    _decode = staticmethod(_decode_id)
+    _render = staticmethod(_id_to_str)
+
+    def __init__(self, seed: bool = True) -> None:
+        self._tree: IdTree = 1 if seed else 0
+        self._valid = True
 
     def split(self) -> Id:
         """Keep the first half of this id and return the second (``0`` splits into two ``0``)."""
@@ -738,119 +808,30 @@ class Id:
         Raises InvalidParamError if self or a repeated Id is among the others and
         OverlappingIdIntervalError if two of them own a common part; nothing changes then.
         """
-        _check_consumable(self, others, Id, "Id", "sum")
-        tree = self._tree
-        for other in others:
-            tree = _sum_ids(tree, other._tree)
-        self._tree = tree
-        for other in others:
-            other._valid = False
-        return self
-
-    def clone(self) -> Id:
-        """An independent copy."""
-        self._check_valid()
-        return Id._from_tree(self._tree)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Id:
-        return self.clone()
-
-    def is_valid(self) -> bool:
-        """False once this id was consumed by `Id.sum`."""
-        return self._valid
-
-    def serialise(self) -> bytes:
-        """libitc's byte form: version byte, then one byte per node in pre-order."""
-        self._check_valid()
-        return bytes((FORMAT_VERSION,)) + _encode_id(self._tree)
-
-    @classmethod
-    def deserialise(cls, data: bytes | bytearray) -> Id:
-        """Read an id written by `serialise` (or libitc).
-
-        Raises InvalidParamError if shorter than 2 bytes, IncompatibleLibVersionError for an
-        unknown version, CorruptIdError for malformed or non-normal trees.
-        """
-        data = _as_bytes(data, "Id")
-        _check_header(data, 2, "id")
-        return cls._from_tree(_decode_id(data, 1, len(data)))
-
-    def __str__(self) -> str:
-        return _id_to_str(self._tree) if self._valid else "???"
-
-    def __repr__(self) -> str:
-        return f"<Id = {self}>"
+        return self._merge(others, _sum_ids)
 
 
-class Event:
+class Event(_Tree):
     """An event tree: how many events are known over each part of the interval."""
 
-    __slots__ = ("_tree", "_valid")
+    __slots__ = ()
+    _inactive_error = InactiveEventError
+    _merge_name = "join"
+    _label = "event"
+    _encode = staticmethod(_encode_event)
+    _decode = staticmethod(_decode_event)
+    _render = staticmethod(_event_to_str)
 
     def __init__(self) -> None:
         self._tree: EventTree = 0
         self._valid = True
-
-    @classmethod
-    def _from_tree(cls, tree: EventTree) -> Event:
-        made = cls.__new__(cls)
-        made._tree = tree
-        made._valid = True
-        return made
-
-    def _check_valid(self) -> None:
-        if not self._valid:
-            raise InactiveEventError(
-                "this Event was consumed by Event.join and cannot be used any more"
-            )
 
     def join(self, *others: Event) -> Event:
         """Merge the others' counters into this tree; the others become invalid. Returns self.
 
         Raises InvalidParamError if self or a repeated Event is among the others.
         """
-        _check_consumable(self, others, Event, "Event", "join")
-        tree = self._tree
-        for other in others:
-            tree = _join_events(tree, other._tree)
-        self._tree = tree
-        for other in others:
-            other._valid = False
-        return self
-
-    def clone(self) -> Event:
-        """An independent copy."""
-        self._check_valid()
-        return Event._from_tree(self._tree)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Event:
-        return self.clone()
-
-    def is_valid(self) -> bool:
-        """False once this event was consumed by `Event.join`."""
-        return self._valid
-
-    def serialise(self) -> bytes:
-        """libitc's byte form: version byte, then each node's header and counter in pre-order."""
-        self._check_valid()
-        return bytes((FORMAT_VERSION,)) + _encode_event(self._tree)
-
-    @classmethod
-    def deserialise(cls, data: bytes | bytearray) -> Event:
-        """Read an event tree written by `serialise` (or libitc).
-
-        Raises InvalidParamError if shorter than 2 bytes, IncompatibleLibVersionError for an
-        unknown version, CorruptEventError for malformed or non-normal trees.
-        """
-        data = _as_bytes(data, "Event")
-        _check_header(data, 2, "event")
-        return cls._from_tree(_decode_event(data, 1, len(data)))
-
-    def __str__(self) -> str:
-        return _event_to_str(self._tree) if self._valid else "???"
-
-    def __repr__(self) -> str:
-        return f"<Event = {self}>"
+        return self._merge(others, _join_events)
 
 
 def _check_consumable(
