@@ -47,6 +47,7 @@ from typing import Any
 
 import found
 from found.errors import InvalidType, LayerError
+from found.ext._prefix import prefix_bytes
 
 __all__ = [
     "BStore",
@@ -90,20 +91,6 @@ class BStore:
     chunk_size: int
 
 
-def _prefix_bytes(prefix: Any) -> bytes:
-    if isinstance(prefix, bytes):
-        return prefix
-    if isinstance(prefix, (tuple, list)):
-        try:
-            return found.pack(tuple(prefix))
-        except (TypeError, ValueError) as error:
-            raise BStoreException(f"prefix {prefix!r} cannot be packed: {error}") from None
-    key = getattr(prefix, "key", None)
-    if callable(key) and isinstance(raw := key(), bytes):
-        return raw
-    raise InvalidType(f"prefix must be a tuple, bytes or a Subspace, got {type(prefix).__name__}")
-
-
 def make(name: str, prefix: Any, chunk_size: int = DEFAULT_CHUNK_SIZE) -> BStore:
     """Return the handle of a blob store under `prefix` (tuple, bytes or Subspace)."""
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
@@ -112,7 +99,7 @@ def make(name: str, prefix: Any, chunk_size: int = DEFAULT_CHUNK_SIZE) -> BStore
         raise BStoreException(
             f"chunk_size must be between 1 and {MAX_VALUE_SIZE} bytes, got {chunk_size}"
         )
-    return BStore(name, _prefix_bytes(prefix), chunk_size)
+    return BStore(name, prefix_bytes(prefix, BStoreException), chunk_size)
 
 
 # --- keys ------------------------------------------------------------------------------
@@ -188,9 +175,7 @@ async def get_or_create(tx: Any, store: BStore, blob: bytes) -> bytes:
     if head is None:
         sid = uuid.uuid4()
         _write_chunks(store, tx, sid, blob, 0)
-        found.set(
-            tx, _head_key(store, digest), found.pack((sid, len(blob), store.chunk_size))
-        )
+        found.set(tx, _head_key(store, digest), found.pack((sid, len(blob), store.chunk_size)))
     found.add(tx, _references_key(store, digest), _ONE)
     return digest
 
@@ -212,7 +197,7 @@ async def _read_chunks(
     async for key, value in found.query(
         tx, prefix + found.pack((first,)), prefix + found.pack((last,))
     ):
-        number = found.unpack(key[len(prefix):])[0]
+        number = found.unpack(key[len(prefix) :])[0]
         if number != first + len(chunks) or (number < last - 1 and len(value) != chunk_size):
             raise BStoreException(f"blob chunks under {sid} are missing or damaged at {number}")
         chunks.append(value)
@@ -365,9 +350,7 @@ async def upload(db: Any, store: BStore, data: Any) -> bytes:
                 part = bytes(buffer[:batch])
                 del buffer[:batch]
                 written += len(part)
-                await found.transactional(
-                    db, _write_batch, store, sid, part, chunk_number, written
-                )
+                await found.transactional(db, _write_batch, store, sid, part, chunk_number, written)
                 chunk_number += len(part) // store.chunk_size
         if buffer:
             written += len(buffer)
@@ -420,7 +403,7 @@ async def _stale_uploads(tx: Any, store: BStore, before_us: int) -> list[uuid.UU
     async for key, value in found.query(tx, begin, found.next_prefix(begin)):
         started_us, _ = found.unpack(value)
         if started_us < before_us:
-            stale.append(found.unpack(key[len(begin):])[0])
+            stale.append(found.unpack(key[len(begin) :])[0])
     return stale
 
 

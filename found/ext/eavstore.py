@@ -26,6 +26,7 @@ from typing import Any
 
 import found
 from found.errors import InvalidType, LayerError
+from found.ext._prefix import prefix_bytes
 
 __all__ = [
     "EAVStore",
@@ -68,19 +69,7 @@ def make(name: str, prefix: Any, *, anchor_layout: bool = False) -> EAVStore:
             found.pack(((*prefix, b"\x01"),)),
             found.pack(((*prefix, b"\x02"),)),
         )
-    if isinstance(prefix, bytes):
-        raw = prefix
-    elif isinstance(prefix, (tuple, list)):
-        try:
-            raw = found.pack(tuple(prefix))
-        except (TypeError, ValueError) as error:
-            raise EAVStoreException(f"prefix {prefix!r} cannot be packed: {error}") from None
-    elif callable(getattr(prefix, "key", None)) and isinstance(prefix.key(), bytes):
-        raw = prefix.key()
-    else:
-        raise InvalidType(
-            f"prefix must be a tuple, bytes or a Subspace, got {type(prefix).__name__}"
-        )
+    raw = prefix_bytes(prefix, EAVStoreException)
     return EAVStore(name, raw + found.pack((b"\x01",)), raw + found.pack((b"\x02",)))
 
 
@@ -132,7 +121,7 @@ async def _current(tx: Any, store: EAVStore, packed_uid: bytes) -> dict[bytes, t
     begin = store.entities + packed_uid
     current = {}
     async for key, value in found.query(tx, begin, found.next_prefix(begin)):
-        packed_attribute = key[len(begin):]
+        packed_attribute = key[len(begin) :]
         current[packed_attribute] = (found.unpack(packed_attribute)[0], value)
     return current
 
@@ -153,7 +142,7 @@ def query(tx: Any, store: EAVStore, attribute: str, value: Any) -> AsyncIterator
 
 async def _uids(tx: Any, begin: bytes) -> AsyncIterator[Any]:
     async for key, _ in found.query(tx, begin, found.next_prefix(begin)):
-        yield found.unpack(key[len(begin):])[0]
+        yield found.unpack(key[len(begin) :])[0]
 
 
 def query_range(
@@ -169,7 +158,7 @@ def query_range(
 
 async def _pairs(tx: Any, prefix: bytes, begin: bytes, end: bytes) -> AsyncIterator[tuple]:
     async for key, _ in found.query(tx, begin, end):
-        value, uid = found.unpack(key[len(prefix):])
+        value, uid = found.unpack(key[len(prefix) :])
         yield uid, value
 
 
@@ -182,8 +171,9 @@ def _write(store: EAVStore, tx: Any, packed_uid: bytes, prepared: dict[str, tupl
         found.set(tx, store.attributes + packed_attribute + packed_value + packed_uid, b"")
 
 
-def _unindex(store: EAVStore, tx: Any, packed_uid: bytes, packed_attribute: bytes,
-             packed_value: bytes) -> None:
+def _unindex(
+    store: EAVStore, tx: Any, packed_uid: bytes, packed_attribute: bytes, packed_value: bytes
+) -> None:
     found.clear(tx, store.attributes + packed_attribute + packed_value + packed_uid)
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import found
 from found.errors import InvalidType, LayerError
+from found.ext._prefix import prefix_bytes
 from found.tuple import Versionstamp
 
 __all__ = [
@@ -172,25 +173,6 @@ def _choose_indices(indices: list[tuple[int, ...]], n: int) -> tuple[int, ...]:
 # --- the handle ------------------------------------------------------------------------
 
 
-def _prefix_bytes(prefix: Any) -> bytes:
-    """Raw key prefix of a tuple prefix (packed), raw bytes, or a Subspace-like object."""
-    if isinstance(prefix, bytes):
-        return prefix
-    if isinstance(prefix, (tuple, list)):
-        try:
-            return found.pack(tuple(prefix))
-        except (TypeError, ValueError) as error:
-            raise NStoreException(f"prefix {prefix!r} cannot be packed: {error}") from None
-    key = getattr(prefix, "key", None)
-    if callable(key):
-        raw = key()
-        if isinstance(raw, bytes):
-            return raw
-    raise InvalidType(
-        f"prefix must be a tuple, bytes or a Subspace, got {type(prefix).__name__}"
-    )
-
-
 @dataclass(frozen=True)
 class NStore:
     """An n-column tuple store: a name (for debugging), a raw key prefix and its indices."""
@@ -209,7 +191,7 @@ class NStore:
 
 def make(name: str, prefix: Any, n: int) -> NStore:
     """Return the handle of an n-column store under `prefix` (tuple, bytes or Subspace)."""
-    raw = _prefix_bytes(prefix)
+    raw = prefix_bytes(prefix, NStoreException)
     indices = compute_indices(n)
     index_prefixes = tuple(raw + found.pack((number,)) for number in range(len(indices)))
     return NStore(
@@ -304,9 +286,7 @@ async def add(tx: Any, store: NStore, *items: Any, value: bytes = b"") -> None:
     if not isinstance(value, bytes):
         raise InvalidType(f"value must be bytes, got {type(value).__name__}")
     if len(value) > MAX_VALUE_SIZE:
-        raise NStoreException(
-            f"add: value of {len(value)} bytes, the limit is {MAX_VALUE_SIZE}"
-        )
+        raise NStoreException(f"add: value of {len(value)} bytes, the limit is {MAX_VALUE_SIZE}")
     keys = _tuple_keys(store, items, "add")
     found.set(tx, keys[0], value)
     for key in keys[1:]:
@@ -521,8 +501,16 @@ class _HashJoin:
     `probe` for when the range gets read).
     """
 
-    __slots__ = ("shape", "begin", "end", "key_positions", "free_positions", "probes",
-                 "keys", "table")
+    __slots__ = (
+        "shape",
+        "begin",
+        "end",
+        "key_positions",
+        "free_positions",
+        "probes",
+        "keys",
+        "table",
+    )
 
     def __init__(
         self, store: NStore, pattern: tuple, constants: list, joined: tuple, free: tuple
@@ -559,8 +547,11 @@ class _HashJoin:
 
     def _build(self) -> None:
         pack, unpack, begin_length = found.pack, found.unpack, len(self.begin)
-        equal, key_positions, free_positions = self.shape.equal, self.key_positions, \
-            self.free_positions
+        equal, key_positions, free_positions = (
+            self.shape.equal,
+            self.key_positions,
+            self.free_positions,
+        )
         table: dict[bytes, list[tuple]] = {}
         for key in self.keys:
             values = unpack(key[begin_length:])
@@ -588,8 +579,7 @@ async def _where(
     constants = _check_pattern(store, pattern, "where")
     # (position, name) of each variable; the bound ones are substituted per binding
     variables = [
-        (position, item.name) for position, item in enumerate(pattern)
-        if isinstance(item, Variable)
+        (position, item.name) for position, item in enumerate(pattern) if isinstance(item, Variable)
     ]
     names = _names(pattern)
     shapes: dict[int, _Shape] = {}
@@ -601,9 +591,7 @@ async def _where(
             entry = joins.get(joined)
             if entry is None:
                 free = tuple(name for name in names if name not in joined)
-                entry = joins[joined] = (
-                    _HashJoin(store, pattern, constants, joined, free), free
-                )
+                entry = joins[joined] = (_HashJoin(store, pattern, constants, joined, free), free)
             join, free = entry
             table = join.table if join.table is not None else await join.probe(tx)
             if table is not None:
@@ -668,7 +656,8 @@ def _compile(store: NStore, patterns: tuple) -> tuple[_Shape, list, list[_Stage]
         names = _names(pattern)
         joined = tuple(name for name in names if name in schema)
         substitutions = tuple(
-            (column, schema.index(item.name)) for column, item in enumerate(pattern)
+            (column, schema.index(item.name))
+            for column, item in enumerate(pattern)
             if isinstance(item, Variable) and item.name in schema
         )
         mask = _mask(constants)
@@ -676,16 +665,18 @@ def _compile(store: NStore, patterns: tuple) -> tuple[_Shape, list, list[_Stage]
             mask |= 1 << column
         shape = _shape(store, pattern, mask)
         free = tuple(dict.fromkeys(shape.names))
-        stages.append(_Stage(
-            pattern=pattern,
-            constants=constants,
-            substitutions=substitutions,
-            joined=joined,
-            join_positions=tuple(schema.index(name) for name in joined),
-            free=free,
-            shape=shape,
-            free_positions=tuple(shape.names.index(name) for name in free),
-        ))
+        stages.append(
+            _Stage(
+                pattern=pattern,
+                constants=constants,
+                substitutions=substitutions,
+                joined=joined,
+                join_positions=tuple(schema.index(name) for name in joined),
+                free=free,
+                shape=shape,
+                free_positions=tuple(shape.names.index(name) for name in free),
+            )
+        )
         schema = schema + free
     return first_shape, first_constants, stages, schema
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import found
 from found.errors import InvalidType, LayerError
+from found.ext._prefix import prefix_bytes
 
 __all__ = [
     "K1",
@@ -84,19 +85,7 @@ class PStore:
 
 def make(name: str, prefix: Any, pool: Executor | None = None) -> PStore:
     """Return the handle of an inverted index under `prefix` (tuple, bytes or Subspace)."""
-    if isinstance(prefix, bytes):
-        raw = prefix
-    elif isinstance(prefix, (tuple, list)):
-        try:
-            raw = found.pack(tuple(prefix))
-        except (TypeError, ValueError) as error:
-            raise PStoreException(f"prefix {prefix!r} cannot be packed: {error}") from None
-    elif callable(getattr(prefix, "key", None)) and isinstance(prefix.key(), bytes):
-        raw = prefix.key()
-    else:
-        raise InvalidType(
-            f"prefix must be a tuple, bytes or a Subspace, got {type(prefix).__name__}"
-        )
+    raw = prefix_bytes(prefix, PStoreException)
     if pool is not None and not isinstance(pool, Executor):
         raise InvalidType(f"pool must be a concurrent.futures.Executor, got {pool!r}")
     return PStore(name, raw, pool)
@@ -108,9 +97,7 @@ def tokenize(text: str) -> list[str]:
     if not isinstance(text, str):
         raise InvalidType(f"text must be a str, got {type(text).__name__}")
     normal = unicodedata.normalize("NFKC", text).casefold()
-    return [
-        term for term in _WORD.findall(normal) if len(term.encode("utf-8")) <= MAX_TERM_BYTES
-    ]
+    return [term for term in _WORD.findall(normal) if len(term.encode("utf-8")) <= MAX_TERM_BYTES]
 
 
 # --- keys ------------------------------------------------------------------------------
@@ -245,7 +232,7 @@ async def _postings(tx: Any, store: PStore, packed_term: bytes) -> list[tuple[by
     begin = store.prefix + found.pack(("p",)) + packed_term
     rows = []
     async for key, value in found.query(tx, begin, found.next_prefix(begin)):
-        rows.append((key[len(begin):], value))
+        rows.append((key[len(begin) :], value))
     return rows
 
 

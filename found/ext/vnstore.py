@@ -44,6 +44,7 @@ import uuid_utils.compat
 import found
 from found.errors import InvalidType, LayerError
 from found.ext import nstore
+from found.ext._prefix import prefix_bytes
 from found.ext.nstore import Binding, Variable, var
 
 __all__ = [
@@ -129,7 +130,7 @@ def make(name: str, prefix: Any, items: Sequence[str]) -> VNStore:
         raise VNStoreException(f"items must be one or more str column names, got {items!r}")
     if len(set(items)) != len(items):
         raise VNStoreException(f"column names must be distinct, got {items!r}")
-    raw = nstore._prefix_bytes(prefix)
+    raw = prefix_bytes(prefix, VNStoreException)
     return VNStore(
         name=name,
         prefix=raw,
@@ -209,6 +210,7 @@ def _pack_items(vn: VNStore, items: tuple, what: str) -> list[bytes]:
 
 
 # --- the active change -----------------------------------------------------------------
+
 
 def _scratch(tx: Any) -> dict:
     """The transaction's per-attempt scratch dict (`tx.vars`, cleared on each retry)."""
@@ -292,12 +294,14 @@ async def change_list(tx: Any, vn: VNStore) -> list[Change]:
     begin = vn.prefix + found.pack(("change",))
     cids = []
     async for key, _ in found.query(tx, begin, found.next_prefix(begin)):
-        cids.append(found.unpack(key[len(begin):])[0])
+        cids.append(found.unpack(key[len(begin) :])[0])
     changes = await asyncio.gather(*(change_get(tx, vn, cid) for cid in cids))
-    applied = sorted((c for c in changes if c.significance is not None),
-                     key=lambda c: c.significance.int)
-    open_ = sorted((c for c in changes if c.significance is None),
-                   key=lambda c: (c.created_us, c.uid.int))
+    applied = sorted(
+        (c for c in changes if c.significance is not None), key=lambda c: c.significance.int
+    )
+    open_ = sorted(
+        (c for c in changes if c.significance is None), key=lambda c: (c.created_us, c.uid.int)
+    )
     return applied + open_
 
 
@@ -306,7 +310,7 @@ async def _ops(tx: Any, vn: VNStore, cid: uuid.UUID) -> dict[bytes, tuple[tuple,
     begin = _op_prefix(vn, cid)
     ops = {}
     async for key, value in found.query(tx, begin, found.next_prefix(begin)):
-        packed = key[len(begin):]
+        packed = key[len(begin) :]
         alive, base = found.unpack(value)
         ops[packed] = (found.unpack(packed), alive, base)
     return ops
@@ -337,7 +341,7 @@ async def _newest(tx: Any, vn: VNStore, packed: list[bytes]) -> uuid.UUID | None
     """Significance of the newest history row of a tuple, or None if it has no history."""
     begin = _history_keys(vn, packed)[0]
     async for key, _ in found.query(tx, begin, found.next_prefix(begin), limit=1, reverse=True):
-        return found.unpack(key[len(begin):])[0]
+        return found.unpack(key[len(begin) :])[0]
     return None
 
 
@@ -356,7 +360,8 @@ async def change_apply(tx: Any, vn: VNStore, cid: uuid.UUID, *, strict: bool = F
     ops = list((await _ops(tx, vn, cid)).values())
     size = sum(
         (len(vn.history.index_prefixes[0]) + len(found.pack(items)) + _SIGNIFICANCE_SIZE + 2)
-        * 2 * len(vn.history.indices)
+        * 2
+        * len(vn.history.indices)
         for items, _alive, _base in ops
     )
     if size > MAX_APPLY_BYTES:
@@ -367,8 +372,9 @@ async def change_apply(tx: Any, vn: VNStore, cid: uuid.UUID, *, strict: bool = F
     # serializable reads: every concurrent apply conflicts on `last`, and one that
     # touches the same tuples conflicts on their current keys as well
     last_value = await found.get(tx, _last_key(vn))
-    packed_ops = [([found.pack((item,)) for item in items], items, alive, base)
-                  for items, alive, base in ops]
+    packed_ops = [
+        ([found.pack((item,)) for item in items], items, alive, base) for items, alive, base in ops
+    ]
     currents = await asyncio.gather(
         *(found.get(tx, _current_keys(vn, packed)[0]) for packed, *_ in packed_ops)
     )
