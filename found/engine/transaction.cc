@@ -243,13 +243,7 @@ void Transaction::apply_defaults() {
         defaults = database_->defaults;
     }
     Options fresh;
-    fresh.timeout_ms = defaults.timeout_ms;
-    fresh.retry_limit = defaults.retry_limit;
-    fresh.max_retry_delay_ms = defaults.max_retry_delay_ms;
-    fresh.size_limit = defaults.size_limit;
-    fresh.snapshot_ryw_disables = defaults.snapshot_ryw_disables;
-    fresh.bypass_unreadable = defaults.bypass_unreadable;
-    fresh.used_during_commit_protection_disabled = defaults.used_during_commit_protection_disabled;
+    static_cast<TransactionDefaults&>(fresh) = defaults;
     options_ = fresh;
 }
 

@@ -106,18 +106,12 @@ public:
     void disable_for_tenant() { tenant_disabled_ = true; }
 
 private:
-    struct Options {
-        int64_t timeout_ms = 0;
-        int64_t retry_limit = -1;
-        int64_t max_retry_delay_ms = 1000;
-        int64_t size_limit = 10000000;
-        int snapshot_ryw_disables = 0;
+    /* The database's defaults plus what only a transaction sets. */
+    struct Options : TransactionDefaults {
         bool read_your_writes_disabled = false;
         bool access_system_keys = false;
         bool read_system_keys = false;
         bool next_write_no_conflict = false;
-        bool bypass_unreadable = false;
-        bool used_during_commit_protection_disabled = false;
         bool special_key_space_relaxed = false;
         bool special_key_space_enable_writes = false;
         bool lock_aware = false;
