@@ -2,8 +2,9 @@
 on-disk format, used by ``python -m found verify``.
 
 A data directory holds ``wal.log`` (the write-ahead log) and, once a checkpoint ran,
-``snapshot.dat``. Both formats are described in ``found/engine/wal.cc`` and
-``found/engine/snapshot.cc``; every record carries a CRC-32C.
+``snapshot.dat`` (plus ``shared``, ``LOCK`` and ``checkpoint.lock``, which coordinate
+the processes that have it open and hold no data). Both formats are described in
+``found/engine/wal.cc`` and ``found/engine/snapshot.cc``; every record carries a CRC-32C.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from crc32c import crc32c
 WAL_MAGIC = b"FOUNDWAL"
 SNAPSHOT_MAGIC = b"FOUNDSNP"
 SNAPSHOT_END = b"FOUNDEND"
-FORMAT = 1
+FORMAT = 1  # snapshot.dat
+LOG_FORMATS = (1, 2)  # wal.log: 2 adds write conflict ranges and a generation (a superset)
 TRAILER_MARK = 0xFFFFFFFF
 
 
@@ -73,8 +75,8 @@ def verify_log(path: Path, progress: Progress = _no_progress) -> FileReport:
         report.errors.append("not a found log (bad header)")
         return report
     (version,) = struct.unpack_from("<I", data, 8)
-    if version != FORMAT:
-        report.errors.append(f"log format {version}, this reader knows format {FORMAT}")
+    if version not in LOG_FORMATS:
+        report.errors.append(f"log format {version}, this reader knows formats {LOG_FORMATS}")
         return report
     at = 16
     while at < len(data):

@@ -1,9 +1,11 @@
-"""Data directories: committed data survives closing and reopening, one process owns a
-directory at a time, and `found` runs on its own (its own network thread) in a fresh
+"""Data directories: committed data survives closing and reopening, a second process
+opens a directory another one holds open (and sees its data), a foreign exclusive lock
+is a clear error, and `found` runs on its own (its own network thread) in a fresh
 process."""
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 import textwrap
@@ -43,7 +45,7 @@ async def test_committed_data_survives_reopen(tmp_path):
     db.close()
 
 
-async def test_second_process_gets_a_clear_lock_error(tmp_path):
+async def test_a_second_process_shares_the_directory(tmp_path):
     child = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(tmp_path)],
         stdin=subprocess.PIPE,
@@ -52,14 +54,28 @@ async def test_second_process_gets_a_clear_lock_error(tmp_path):
     )
     try:
         assert child.stdout.readline().strip() == "ready"
-        with pytest.raises(errors.DatabaseLocked, match=f"process {child.pid}"):
-            await found.open(str(tmp_path))
+        db = await found.open(str(tmp_path))  # while the child holds it open
+        assert await found.transactional(db, lambda tx: found.get(tx, b"from-child")) == b"yes"
+        async with found.transaction(db) as tx:
+            found.set(tx, b"from-parent", b"too")
+        db.close()
     finally:
         child.stdin.write("\n")
         child.stdin.flush()
         child.wait(timeout=30)
-    db = await found.open(str(tmp_path))  # free again once the child closed it
-    assert await found.transactional(db, lambda tx: found.get(tx, b"from-child")) == b"yes"
+    db = await found.open(str(tmp_path))
+    assert await found.transactional(db, lambda tx: found.get(tx, b"from-parent")) == b"too"
+    db.close()
+
+
+async def test_a_foreign_exclusive_lock_is_a_clear_error(tmp_path):
+    db = await found.open(str(tmp_path))
+    db.close()
+    with open(tmp_path / "LOCK", "r+b") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        with pytest.raises(errors.DatabaseLocked, match="not a found engine"):
+            await found.open(str(tmp_path))
+    db = await found.open(str(tmp_path))  # free again once released
     db.close()
 
 

@@ -5,10 +5,15 @@
  * transaction cannot see a commit that was not yet acknowledged, and every read version
  * handed out after an acknowledgement sees it.
  *
- * The pipeline runs on the network thread: take every queued commit, resolve each one in
- * order (conflicts against the ConflictMap, which includes earlier commits of the same
- * batch), append all their records to the log with one write and one sync, apply them to
- * the store, then complete their futures. */
+ * The pipeline runs on the network thread: take every queued commit, take the commit
+ * lock, follow what other processes published, resolve each commit in order (conflicts
+ * against the ConflictMap, which includes other processes' and earlier commits of the
+ * same batch), append all their records to the log with one write and one sync, apply
+ * them to the store, publish the new log end, then complete their futures.
+ *
+ * Versions live in the shared state (shared_state.h): a read version is the clock (raised
+ * into max_version, so later commits get higher versions) unless a batch is in flight,
+ * then just below that batch; a commit version is above max_version. */
 #include "engine.h"
 
 #include <errno.h>
@@ -36,6 +41,7 @@ namespace found {
 namespace {
 
 std::mutex g_registry_mutex;
+uint64_t g_next_engine_id = 0;
 std::map<std::string, Engine*>& registry() {
     static auto* engines = new std::map<std::string, Engine*>();
     return *engines;
@@ -94,6 +100,7 @@ int Engine::open(const std::string& location, Engine** out, std::string* message
         }
     }
     Engine* engine = new Engine();
+    engine->id_ = ++g_next_engine_id;
     engine->location_ = location;
     engine->memory_ = location.compare(0, 6, "memory") == 0 || location == "unavailable";
     engine->unavailable_ = location == "unavailable";
@@ -115,97 +122,186 @@ int Engine::open(const std::string& location, Engine** out, std::string* message
             }
             engine->release();
         });
+        engine->schedule_poll();
     }
     *out = engine;
     return 0;
 }
 
-/* Takes the directory lock, replays the log, and seeds a new store. */
+/* Joins the directory: the first process recovers the files and initialises the shared
+ * state; later ones load the latest checkpoint and the published log. */
 int Engine::load(std::string* message) {
-    if (!memory_) {
-        /* A directory that already holds other files and no database is somebody else's:
-         * refuse it rather than scatter a database among them. */
-        if (DIR* listing = opendir(directory_.c_str())) {
-            bool has_log = false;
-            std::string stranger;
-            while (struct dirent* entry = readdir(listing)) {
-                const std::string name = entry->d_name;
-                if (name == "." || name == "..") continue;
-                if (name == "wal.log") has_log = true;
-                else if (name != "LOCK" && name != "wal.tmp" && name != "snapshot.dat" &&
-                         name != "snapshot.tmp" && stranger.empty())
-                    stranger = name;
-            }
-            closedir(listing);
-            if (!has_log && !stranger.empty()) {
-                *message = directory_ + " is not a found data directory: it holds other files (e.g. " +
-                           stranger + ") and no wal.log";
-                return kFileCorrupt;
-            }
+    if (memory_) {
+        shared_.open_private();
+        LoggedCommit seed;
+        seed.version = clock_version();
+        seed.mutations.push_back({LoggedMutation::kSet, "\xff/coordinators",
+                                  "found:" + location_ + "@127.0.0.1:4500"});
+        apply(seed, seed.version);
+        shared_.layout().max_version.store(seed.version);
+        applied_version_ = seed.version;
+        return 0;
+    }
+    /* A directory that already holds other files and no database is somebody else's:
+     * refuse it rather than scatter a database among them. */
+    if (DIR* listing = opendir(directory_.c_str())) {
+        bool has_log = false;
+        std::string stranger;
+        while (struct dirent* entry = readdir(listing)) {
+            const std::string name = entry->d_name;
+            if (name == "." || name == "..") continue;
+            if (name == "wal.log") has_log = true;
+            else if (name != "LOCK" && name != "wal.tmp" && name != "snapshot.dat" &&
+                     name != "snapshot.tmp" && name != "shared" && name != "checkpoint.lock" &&
+                     stranger.empty())
+                stranger = name;
         }
-        const std::string lock_path = directory_ + "/LOCK";
-        lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (lock_fd_ < 0) {
-            *message = "cannot create " + lock_path + ": " + strerror(errno);
-            return kFileNotWritable;
+        closedir(listing);
+        if (!has_log && !stranger.empty()) {
+            *message = directory_ + " is not a found data directory: it holds other files (e.g. " +
+                       stranger + ") and no wal.log";
+            return kFileCorrupt;
         }
-        if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-            char holder[64] = {0};
-            ssize_t n = pread(lock_fd_, holder, sizeof(holder) - 1, 0);
-            std::string who = n > 0 ? std::string(holder, (size_t)n) : std::string("another process");
-            while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
-            *message = "data directory " + directory_ + " is in use by " + who +
-                       " (one process per data directory in this version)";
-            close(lock_fd_);
-            lock_fd_ = -1;
+    }
+    if (int rc = shared_.open(directory_, message)) return rc;
+    /* Openers take the commit lock, so exactly one of them finds itself alone. */
+    if (!shared_.lock_commit(message)) return kIoError;
+    const std::string lock_path = directory_ + "/LOCK";
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) {
+        *message = "cannot create " + lock_path + ": " + strerror(errno);
+        shared_.unlock_commit();
+        return kFileNotWritable;
+    }
+    int rc = 0;
+    if (flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) {
+        rc = recover_alone(message);
+        if (rc == 0) flock(lock_fd_, LOCK_SH); /* others may join from now on */
+        shared_.unlock_commit();
+    } else if (errno == EWOULDBLOCK) {
+        if (flock(lock_fd_, LOCK_SH | LOCK_NB) != 0) {
+            /* Engines hold it shared; exclusively only while holding the commit lock. */
+            *message = "data directory " + directory_ + " is locked by a process that is not a "
+                       "found engine (" + lock_path + " is held exclusively)";
+            shared_.unlock_commit();
             return kDatabaseLocked;
         }
-        std::string holder = "process " + std::to_string(getpid()) + "\n";
-        if (ftruncate(lock_fd_, 0) != 0 ||
-            pwrite(lock_fd_, holder.data(), holder.size(), 0) != (ssize_t)holder.size()) {
-            *message = "cannot write " + lock_path;
-            return kFileNotWritable;
+        shared_.unlock_commit();
+        if (!shared_.valid_for_this_boot()) {
+            *message = "data directory " + directory_ +
+                       " is open in processes whose shared state this process cannot see "
+                       "(another kernel or boot?); all processes must run on one machine";
+            return kIoError;
         }
-        unlink((directory_ + "/snapshot.tmp").c_str()); /* an interrupted checkpoint */
-        int rc = load_snapshot(
-            directory_,
-            [this](std::string&& key, std::string&& value) {
-                store_.load_sorted(std::move(key), std::move(value));
-            },
-            &snapshot_version_, &snapshot_bytes_, message);
-        if (rc) return rc;
-        if (snapshot_version_) {
-            /* Rows were loaded at version 1; they are the state as of the snapshot. */
-            last_version_ = snapshot_version_;
-            struct stat st;
-            if (stat((directory_ + "/snapshot.dat").c_str(), &st) == 0)
-                last_checkpoint_unix_ = (int64_t)st.st_mtime;
-        }
-        rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
-            if (commit.version <= snapshot_version_) return; /* already in the snapshot */
-            apply(commit, commit.version);
-            if (commit.version > last_version_) last_version_ = commit.version;
-        }, message);
-        if (rc) return rc;
+        std::lock_guard<std::mutex> follow_lock(follow_mutex_);
+        rc = reload(message);
+    } else {
+        *message = "cannot lock " + lock_path + " (processes sharing a data directory need advisory "
+                   "locks, which this filesystem does not support): " + strerror(errno);
+        shared_.unlock_commit();
+        return kIoError;
     }
+    if (rc) return rc;
+    const std::string checkpoint_path = directory_ + "/checkpoint.lock";
+    checkpoint_fd_ = ::open(checkpoint_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (checkpoint_fd_ < 0) {
+        *message = "cannot create " + checkpoint_path + ": " + strerror(errno);
+        return kFileNotWritable;
+    }
+    return 0;
+}
+
+int Engine::recover_alone(std::string* message) {
+    unlink((directory_ + "/snapshot.tmp").c_str()); /* an interrupted checkpoint */
+    int rc = load_snapshot(
+        directory_,
+        [this](std::string&& key, std::string&& value) {
+            store_.load_sorted(std::move(key), std::move(value));
+        },
+        &snapshot_version_, &snapshot_bytes_, message);
+    if (rc) return rc;
+    if (snapshot_version_) {
+        /* Rows were loaded at version 1; they are the state as of the snapshot. */
+        last_version_ = snapshot_version_;
+        struct stat st;
+        if (stat((directory_ + "/snapshot.dat").c_str(), &st) == 0)
+            last_checkpoint_unix_ = (int64_t)st.st_mtime;
+    }
+    /* Whole records a committer wrote but did not publish before dying are replayed: no
+     * process read at or above their versions (read versions stay below a batch in
+     * flight until the next committer cuts the batch off), so either outcome is one of
+     * the histories an unknown commit result allows. */
+    rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
+        if (commit.version <= snapshot_version_) return; /* already in the snapshot */
+        apply(commit, commit.version);
+        if (commit.version > last_version_) last_version_ = commit.version;
+    }, message);
+    if (rc) return rc;
     if (store_.get("\xff/coordinators", INT64_MAX) == nullptr) {
         LoggedCommit seed;
         seed.version = std::max<Version>(clock_version(), last_version_ + 1);
         seed.mutations.push_back({LoggedMutation::kSet, "\xff/coordinators",
                                   "found:" + location_ + "@127.0.0.1:4500"});
-        if (!memory_) {
-            std::string record;
-            Wal::encode(seed, &record);
-            if (wal_.append(record) != 0 || wal_.sync() != 0) {
-                *message = "cannot write the log in " + directory_;
-                return kFileNotWritable;
-            }
+        std::string record;
+        Wal::encode(seed, &record);
+        if (wal_.append(record) != 0 || wal_.sync() != 0) {
+            *message = "cannot write the log in " + directory_;
+            return kFileNotWritable;
         }
         apply(seed, seed.version);
         last_version_ = seed.version;
     }
     applied_version_ = last_version_;
+    const int64_t position = make_position(wal_.generation(), wal_.size());
+    shared_.initialise(position, last_version_);
+    local_position_.store(position);
     return 0;
+}
+
+int Engine::reload(std::string* message) {
+    for (int attempt = 0; attempt < 100; attempt++) {
+        const int64_t position = shared_.layout().log_position.load();
+        if (int rc = wal_.attach(directory_, message)) return rc;
+        if (wal_.generation() != position_generation(position)) continue; /* just rotated */
+        /* The snapshot is opened after the log: it is the one this log's rotation was
+         * based on, or a newer one (records it covers are skipped). */
+        Store fresh;
+        Version snapshot_version = 0;
+        int64_t snapshot_bytes = 0;
+        int rc = load_snapshot(
+            directory_,
+            [&fresh](std::string&& key, std::string&& value) {
+                fresh.load_sorted(std::move(key), std::move(value));
+            },
+            &snapshot_version, &snapshot_bytes, message);
+        if (rc) return rc;
+        std::vector<LoggedCommit> commits;
+        rc = wal_.read(Wal::kHeaderSize, position_offset(position), &commits, message);
+        if (rc) return rc;
+        Version last = snapshot_version;
+        for (const LoggedCommit& commit : commits) {
+            if (commit.version <= last) continue;
+            apply_to(fresh, commit, commit.version);
+            last = commit.version;
+        }
+        {
+            std::unique_lock<std::shared_mutex> data(data_mutex_);
+            store_ = std::move(fresh);
+        }
+        wal_.set_size(position_offset(position));
+        snapshot_version_ = snapshot_version;
+        snapshot_bytes_ = snapshot_bytes;
+        /* Versions before the snapshot are gone from the store, and the conflict history
+         * of what was skipped is unknown: older reads fail 1007, older commits 1020. */
+        if (applied_version_ > 0 && last < applied_version_) last = applied_version_;
+        reload_floor_.store(snapshot_version);
+        conflict_floor_ = last;
+        applied_version_ = last;
+        local_position_.store(position);
+        return 0;
+    }
+    *message = "the log of " + directory_ + " kept rotating while it was being loaded";
+    return kIoError;
 }
 
 void Engine::retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -231,7 +327,9 @@ void Engine::release() {
 }
 
 Engine::~Engine() {
-    if (lock_fd_ >= 0) close(lock_fd_); /* closing drops the flock, also after a failed load */
+    /* Closing drops the flocks, also after a failed load. */
+    if (lock_fd_ >= 0) close(lock_fd_);
+    if (checkpoint_fd_ >= 0) close(checkpoint_fd_);
     /* Free the store now and give its memory back: otherwise its millions of small freed
      * blocks wait in the allocator and the next large allocation on that thread (say, a
      * commit's log record) pays to merge them all — a pause of up to a second. */
@@ -251,10 +349,19 @@ Version Engine::clock_version() const {
 }
 
 Version Engine::read_version() {
-    std::lock_guard<std::mutex> lock(version_mutex_);
-    if (in_flight_from_) return in_flight_from_ - 1;
-    last_version_ = std::max(last_version_, clock_version());
-    return last_version_;
+    SharedLayout& shared = shared_.layout();
+    Version version;
+    int64_t committing = shared.committing.load();
+    if (committing) {
+        version = committing - 1; /* everything below the batch in flight is published */
+    } else {
+        const Version now = fetch_max(shared.max_version, clock_version());
+        /* A batch announced meanwhile may have taken a version <= now: stay below it. */
+        committing = shared.committing.load();
+        version = committing ? std::min(now, committing - 1) : now;
+    }
+    catch_up();
+    return version;
 }
 
 Version Engine::oldest_readable() {
@@ -262,19 +369,182 @@ Version Engine::oldest_readable() {
 }
 
 Version Engine::current_version() {
-    std::lock_guard<std::mutex> lock(version_mutex_);
-    return std::max(last_version_, clock_version());
+    return std::max(shared_.layout().max_version.load(), clock_version());
 }
 
 int Engine::check_read_version(Version version) {
-    std::lock_guard<std::mutex> lock(version_mutex_);
-    const Version now = std::max(last_version_, clock_version());
-    if (version < now - knobs().mvcc_window_versions) return kTransactionTooOld;
-    if (in_flight_from_ && version >= in_flight_from_) return -1;
-    if (version > now) return -1;
+    SharedLayout& shared = shared_.layout();
+    const Version now = current_version();
+    if (version < now - knobs().mvcc_window_versions || version < reload_floor_.load())
+        return kTransactionTooOld;
+    int64_t committing = shared.committing.load();
+    if ((committing && version >= committing) || version > now) return -1;
     /* Reads at `version` are now possible: later commits must get a higher version. */
-    if (version > last_version_) last_version_ = version;
+    fetch_max(shared.max_version, version);
+    committing = shared.committing.load();
+    if (committing && version >= committing) return -1;
+    if (catch_up() != 0) return kIoError;
     return 0;
+}
+
+Version Engine::next_commit_version(bool first_of_batch) {
+    SharedLayout& shared = shared_.layout();
+    int64_t max = shared.max_version.load();
+    for (;;) {
+        const Version version = std::max(max + 1, clock_version());
+        if (first_of_batch) shared.committing.store(max + 1);
+        if (shared.max_version.compare_exchange_weak(max, version)) return version;
+    }
+}
+
+/* ------------------------------------------------------------------------------------
+ * Following other processes
+ * ---------------------------------------------------------------------------------- */
+
+int Engine::catch_up() {
+    if (memory_) return 0;
+    if (shared_.layout().log_position.load() == local_position_.load()) return 0;
+    std::vector<Future*> fired;
+    int rc;
+    {
+        std::lock_guard<std::mutex> follow_lock(follow_mutex_);
+        rc = follow(&fired);
+    }
+    complete_watches(std::move(fired));
+    return rc;
+}
+
+int Engine::follow(std::vector<Future*>* fired) {
+    SharedLayout& shared = shared_.layout();
+    for (int attempt = 0; attempt < 100; attempt++) {
+        const int64_t position = shared.log_position.load();
+        const int64_t local = local_position_.load();
+        if (position == local) return 0;
+        const int64_t generation = position_generation(position);
+        const int64_t local_offset = position_offset(local);
+        if (generation == position_generation(local)) {
+            if (position_offset(position) < local_offset) break; /* cannot happen: reload */
+            std::vector<LoggedCommit> commits;
+            if (int rc = wal_.read(local_offset, position_offset(position), &commits, &follow_error_))
+                return rc;
+            apply_followed(commits, fired);
+            wal_.set_size(position_offset(position));
+            local_position_.store(position);
+            return 0;
+        }
+        if (generation != position_generation(local) + 1) break; /* fell behind: reload */
+        /* One rotation behind: finish the previous log up to where the new one begins
+         * (this process still holds the previous file open), then continue in the new. */
+        const int64_t rotation = shared.rotation.load();
+        if (position_generation(rotation) != generation) continue; /* rotating right now */
+        const int64_t cut = position_offset(rotation);
+        if (local_offset < cut) {
+            std::vector<LoggedCommit> commits;
+            if (int rc = wal_.read(local_offset, cut, &commits, &follow_error_)) return rc;
+            apply_followed(commits, fired);
+        }
+        if (int rc = wal_.attach(directory_, &follow_error_)) return rc;
+        if (wal_.generation() != generation) break; /* rotated again meanwhile: reload */
+        const int64_t offset = Wal::kHeaderSize + std::max<int64_t>(0, local_offset - cut);
+        wal_.set_size(offset);
+        local_position_.store(make_position(generation, offset));
+    }
+    std::string message;
+    const int rc = reload(&message);
+    if (rc) follow_error_ = message;
+    /* Watches on keys the skipped commits changed fire now. */
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    std::shared_lock<std::shared_mutex> data(data_mutex_);
+    for (auto it = watches_.begin(); it != watches_.end();) {
+        const std::string* current = store_.get(it->first, INT64_MAX);
+        const std::optional<std::string>& initial = it->second.first;
+        const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
+        if (same) {
+            ++it;
+        } else {
+            fired->push_back(it->second.second);
+            it = watches_.erase(it);
+        }
+    }
+    return rc;
+}
+
+void Engine::apply_followed(std::vector<LoggedCommit>& commits, std::vector<Future*>* fired) {
+    const Version oldest = oldest_readable();
+    {
+        std::unique_lock<std::shared_mutex> data(data_mutex_);
+        for (const LoggedCommit& commit : commits) {
+            if (commit.version <= applied_version_) continue; /* covered by a newer snapshot */
+            apply(commit, oldest);
+            for (const KeyRange& r : commit.write_ranges)
+                conflicts_.record_write(r.begin, r.end, commit.version);
+            applied_version_ = commit.version;
+        }
+    }
+    std::vector<Future*> now_fired = fire_watches(commits);
+    fired->insert(fired->end(), now_fired.begin(), now_fired.end());
+}
+
+int Engine::cut_dead_batch() {
+    SharedLayout& shared = shared_.layout();
+    if (shared.committing.load() == 0) return 0;
+    const int rc = memory_ ? 0 : wal_.truncate(wal_.size()); /* wal_ is at the published end */
+    if (rc == 0) shared.committing.store(0);
+    return rc;
+}
+
+void Engine::poll() {
+    catch_up();
+    /* A batch announced for long with its lock free: its committer died. Read versions
+     * stay below it until it is cut off (otherwise no process may commit for a while). */
+    if (memory_ || shared_.layout().committing.load() == 0) return;
+    std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
+    if (!pipeline.owns_lock()) return; /* this process is committing: it will cut it */
+    if (!shared_.try_lock_commit()) return;
+    std::vector<Future*> fired;
+    {
+        std::lock_guard<std::mutex> follow_lock(follow_mutex_);
+        if (follow(&fired) == 0) cut_dead_batch();
+    }
+    shared_.unlock_commit();
+    complete_watches(std::move(fired));
+}
+
+void Engine::complete_watches(std::vector<Future*> fired) {
+    if (fired.empty()) return;
+    /* Always from the network thread, and never inside the caller's locks. */
+    retain();
+    Network::instance().post([this, fired] {
+        for (Future* f : fired) {
+            f->succeed();
+            f->release();
+        }
+        release();
+    });
+}
+
+void Engine::schedule_poll() {
+    bool watching;
+    {
+        std::lock_guard<std::mutex> lock(watch_mutex_);
+        watching = !watches_.empty();
+    }
+    const std::string location = location_;
+    const uint64_t id = id_;
+    Network::instance().post_at(
+        Network::Clock::now() + std::chrono::milliseconds(watching ? 5 : 50), [location, id] {
+            Engine* engine = nullptr;
+            {
+                std::lock_guard<std::mutex> lock(g_registry_mutex);
+                auto it = registry().find(location);
+                if (it == registry().end() || it->second->id_ != id) return; /* closed */
+                engine = it->second;
+                engine->retain();
+            }
+            engine->poll();
+            engine->schedule_poll();
+            engine->release();
+        });
 }
 
 /* ------------------------------------------------------------------------------------
@@ -341,6 +611,26 @@ std::vector<std::function<void()>> Engine::process_commits(
         std::string versionstamp;
     };
     std::vector<Outcome> outcomes(batch.size());
+    auto fail_all = [&](int error) {
+        for (auto& request : batch) {
+            auto shared_request = std::make_shared<std::unique_ptr<CommitRequest>>(std::move(request));
+            completions.push_back(
+                [shared_request, error] { (*shared_request)->done(error, 0, std::string()); });
+        }
+        return completions;
+    };
+    if (!shared_.lock_commit(nullptr)) return fail_all(kIoError);
+    SharedLayout& shared = shared_.layout();
+    std::vector<Future*> fired_by_others;
+    std::unique_lock<std::mutex> follow_lock(follow_mutex_);
+    int follow_error = memory_ ? 0 : follow(&fired_by_others);
+    if (!follow_error) follow_error = cut_dead_batch();
+    if (follow_error) {
+        follow_lock.unlock();
+        shared_.unlock_commit();
+        complete_watches(std::move(fired_by_others));
+        return fail_all(kIoError);
+    }
     std::vector<LoggedCommit> accepted;
     std::string records;
     /* The latest value of keys written earlier in this batch (atomic ops read them). */
@@ -373,6 +663,7 @@ std::vector<std::function<void()>> Engine::process_commits(
         }
         if (!error && !request.read_ranges.empty()) {
             if (request.read_version < current_version() - window) error = kTransactionTooOld;
+            else if (request.read_version < conflict_floor_) error = kNotCommitted;
             for (const KeyRange& r : request.read_ranges) {
                 if (error) break;
                 if (conflicts_.last_write(r.begin, r.end) > request.read_version) error = kNotCommitted;
@@ -382,13 +673,7 @@ std::vector<std::function<void()>> Engine::process_commits(
             outcomes[i].error = error;
             continue;
         }
-        Version version;
-        {
-            std::lock_guard<std::mutex> lock(version_mutex_);
-            version = std::max(last_version_ + 1, clock_version());
-            last_version_ = version;
-            if (!in_flight_from_) in_flight_from_ = version;
-        }
+        const Version version = next_commit_version(accepted.empty());
         const std::string stamp = big_endian_stamp(version, 0);
         LoggedCommit logged;
         logged.version = version;
@@ -436,13 +721,17 @@ std::vector<std::function<void()>> Engine::process_commits(
             }
         }
         for (const KeyRange& r : request.write_ranges) conflicts_.record_write(r.begin, r.end, version);
-        if (!memory_) Wal::encode(logged, &records);
+        if (!memory_) {
+            logged.write_ranges = std::move(request.write_ranges); /* for other processes */
+            Wal::encode(logged, &records);
+        }
         outcomes[i].version = version;
         outcomes[i].versionstamp = stamp;
         if (commit_anyway) outcomes[i].error = kCommitUnknownResult;
         accepted.push_back(std::move(logged));
     }
 
+    follow_lock.unlock(); /* readers may follow and read while the batch syncs */
     if (!accepted.empty()) {
         int io_error = 0;
         if (!memory_) {
@@ -457,24 +746,35 @@ std::vector<std::function<void()>> Engine::process_commits(
                 schedule_relaxed_sync();
             }
         }
+        follow_lock.lock();
         if (io_error) {
             for (Outcome& o : outcomes)
                 if (!o.error && o.version) o.error = kCommitUnknownResult;
+            /* Nothing of this batch was published: cut it off again (best effort). */
+            if (!memory_) wal_.truncate(position_offset(local_position_.load()));
         } else {
             const Version oldest = oldest_readable();
-            std::unique_lock<std::shared_mutex> data(data_mutex_);
-            for (const LoggedCommit& commit : accepted) apply(commit, oldest);
-            applied_version_ = accepted.back().version;
+            {
+                std::unique_lock<std::shared_mutex> data(data_mutex_);
+                for (const LoggedCommit& commit : accepted) apply(commit, oldest);
+                applied_version_ = accepted.back().version;
+            }
+            if (!memory_) {
+                /* Publish: first the log end, then the end of the batch in flight. */
+                const int64_t position = make_position(wal_.generation(), wal_.size());
+                local_position_.store(position);
+                shared.log_position.store(position);
+            }
         }
-        {
-            std::lock_guard<std::mutex> lock(version_mutex_);
-            in_flight_from_ = 0;
-        }
+        shared.committing.store(0);
         if (conflicts_.size() > 4096 && conflicts_.size() > 2 * conflicts_size_after_forget_) {
             conflicts_.forget_before(current_version() - window);
             conflicts_size_after_forget_ = conflicts_.size();
         }
+        follow_lock.unlock();
     }
+    shared_.unlock_commit();
+    complete_watches(std::move(fired_by_others));
     if (!accepted.empty()) {
         /* Watches fire on the network thread, even when this commit ran inline on a
          * client's thread: their callbacks must never run inside someone's commit call. */
@@ -520,6 +820,7 @@ void Engine::schedule_relaxed_sync() {
         Network::Clock::now() + std::chrono::milliseconds(knobs().relaxed_sync_ms), [this] {
             {
                 std::lock_guard<std::mutex> pipeline(pipeline_mutex_);
+                std::lock_guard<std::mutex> follow_lock(follow_mutex_); /* wal_'s file may change */
                 relaxed_sync_scheduled_ = false;
                 if (unsynced_ && wal_.sync() == 0) unsynced_ = false;
             }
@@ -527,21 +828,32 @@ void Engine::schedule_relaxed_sync() {
         });
 }
 
-/* Network thread: starts a checkpoint when the log has grown past the threshold. The
- * snapshot is written by its own thread, reading the store at `version` (pinned so the
- * MVCC pruning keeps it), so commits go on meanwhile. */
+/* Under pipeline_mutex_: starts a checkpoint when the log has grown past the threshold
+ * and no other process is writing one. The snapshot is written by its own thread, reading
+ * the store at `version` (pinned so the MVCC pruning keeps it), so commits go on. */
 void Engine::maybe_checkpoint() {
     if (memory_ || checkpoint_running_.load()) return;
     if (wal_.size() <= 16 || wal_.size() < knobs().checkpoint_bytes) return;
-    const Version version = applied_version_;
-    const int64_t log_offset = wal_.size(); /* every record before it is <= version */
+    if (flock(checkpoint_fd_, LOCK_EX | LOCK_NB) != 0) return; /* another process is */
+    catch_up(); /* another process may just have rotated the log */
+    Version version;
+    int64_t position;
+    {
+        std::lock_guard<std::mutex> follow_lock(follow_mutex_);
+        version = applied_version_;
+        position = local_position_.load(); /* every record before it is <= version */
+    }
+    if (position_offset(position) < knobs().checkpoint_bytes) {
+        flock(checkpoint_fd_, LOCK_UN);
+        return;
+    }
     checkpoint_running_ = true;
     checkpoint_pin_ = version;
     retain();
-    std::thread([this, version, log_offset] { write_checkpoint(version, log_offset); }).detach();
+    std::thread([this, version, position] { write_checkpoint(version, position); }).detach();
 }
 
-void Engine::write_checkpoint(Version version, int64_t log_offset) {
+void Engine::write_checkpoint(Version version, int64_t log_position) {
     SnapshotWriter writer;
     std::string message;
     int rc = writer.begin(directory_, version, &message);
@@ -567,19 +879,45 @@ void Engine::write_checkpoint(Version version, int64_t log_offset) {
     if (rc == 0) rc = writer.finish(&message);
     else writer.abandon();
     const int64_t bytes = writer.bytes();
-    Network::instance().post([this, rc, version, log_offset, bytes, message] {
+    Network::instance().post([this, rc, version, log_position, bytes, message] {
         {
             std::lock_guard<std::mutex> pipeline(pipeline_mutex_);
-            finish_checkpoint(rc, version, log_offset, bytes, message);
+            finish_checkpoint(rc, version, log_position, bytes, message);
         }
         release();
     });
 }
 
-void Engine::finish_checkpoint(int error, Version version, int64_t log_offset, int64_t bytes,
+/* Under pipeline_mutex_: replaces the log by its part the snapshot does not cover. Under
+ * the commit lock, so no process appends meanwhile; the others follow the rotation. */
+void Engine::finish_checkpoint(int error, Version version, int64_t log_position, int64_t bytes,
                                const std::string& message) {
     std::string rotate_message;
-    if (!error) error = wal_.rotate(log_offset, &rotate_message);
+    std::vector<Future*> fired;
+    if (!error && !shared_.lock_commit(&rotate_message)) error = kIoError;
+    if (!error) {
+        {
+            std::lock_guard<std::mutex> follow_lock(follow_mutex_);
+            error = follow(&fired);
+            if (error) rotate_message = follow_error_;
+            const int64_t generation = position_generation(log_position);
+            if (!error && position_generation(local_position_.load()) != generation) {
+                error = kIoError; /* only the checkpoint lock's holder rotates: cannot happen */
+                rotate_message = "the log rotated under a running checkpoint";
+            }
+            if (!error) error = wal_.rotate(position_offset(log_position), generation + 1, &rotate_message);
+            if (!error) {
+                SharedLayout& shared = shared_.layout();
+                shared.rotation.store(make_position(generation + 1, position_offset(log_position)));
+                const int64_t position = make_position(generation + 1, wal_.size());
+                local_position_.store(position);
+                shared.log_position.store(position);
+            }
+        }
+        shared_.unlock_commit();
+    }
+    complete_watches(std::move(fired));
+    flock(checkpoint_fd_, LOCK_UN);
     if (error) {
         last_checkpoint_error_ = message.empty() ? rotate_message : message;
     } else {
@@ -610,6 +948,7 @@ std::string Engine::status_json() {
                        "\"location\":\"") +
            escaped + "\",\"keys\":" + std::to_string(keys) + ",\"bytes\":" + std::to_string(bytes) +
            ",\"log_bytes\":" + std::to_string(wal_.size()) +
+           ",\"log_generation\":" + std::to_string(wal_.generation()) +
            ",\"snapshot_version\":" + std::to_string(snapshot_version_) +
            ",\"snapshot_bytes\":" + std::to_string(snapshot_bytes_) +
            ",\"checkpoints\":" + std::to_string(checkpoints_) +
@@ -622,13 +961,15 @@ std::string Engine::status_json() {
            ",\"databases\":" + std::to_string(live_objects().databases.load()) + "}}}";
 }
 
-void Engine::apply(const LoggedCommit& commit, Version oldest) {
+void Engine::apply(const LoggedCommit& commit, Version oldest) { apply_to(store_, commit, oldest); }
+
+void Engine::apply_to(Store& store, const LoggedCommit& commit, Version oldest) {
     for (const LoggedMutation& m : commit.mutations) {
         switch (m.type) {
-            case LoggedMutation::kSet: store_.put(m.key, &m.param, commit.version, oldest); break;
-            case LoggedMutation::kClear: store_.put(m.key, nullptr, commit.version, oldest); break;
+            case LoggedMutation::kSet: store.put(m.key, &m.param, commit.version, oldest); break;
+            case LoggedMutation::kClear: store.put(m.key, nullptr, commit.version, oldest); break;
             case LoggedMutation::kClearRange:
-                store_.clear_range(m.key, m.param, commit.version, oldest);
+                store.clear_range(m.key, m.param, commit.version, oldest);
                 break;
         }
     }

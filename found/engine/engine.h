@@ -1,7 +1,12 @@
 /* engine.h — one store instance: the MVCC map, its version clock, the resolver, the log
  * and the watches. Every FDBDatabase handle naming the same data directory (or the same
  * found:memory:NAME) shares one Engine; it closes with the last handle. Commits are
- * resolved, logged, synced and applied in batches on the network thread (group commit). */
+ * resolved, logged, synced and applied in batches on the network thread (group commit).
+ *
+ * Several processes may open one data directory: each has its own Engine (its own copy of
+ * the store), they take turns appending to the shared log under the commit lock, and each
+ * follows the others' records (see shared_state.h) before handing out a read version,
+ * before resolving a batch, and on a timer for watches. */
 #ifndef FOUND_ENGINE_H
 #define FOUND_ENGINE_H
 
@@ -20,15 +25,11 @@
 
 #include "conflicts.h"
 #include "future.h"
+#include "shared_state.h"
 #include "store.h"
 #include "wal.h"
 
 namespace found {
-
-struct KeyRange {
-    std::string begin;
-    std::string end;
-};
 
 /* A mutation as the client issued it; atomic ops are resolved against the latest state
  * at commit time. */
@@ -100,6 +101,10 @@ public:
     /* A small JSON document: key count, bytes, log size, last checkpoint… */
     std::string status_json();
 
+    /* Brings this process's store up to the published end of the shared log (what other
+     * processes committed), firing watches on what changed. 0 or an FDB error. */
+    int catch_up();
+
     bool unavailable() const { return unavailable_; }
     bool in_memory() const { return memory_; }
     const std::string& location() const { return location_; }
@@ -109,12 +114,32 @@ private:
     Engine() = default;
     ~Engine();
     int load(std::string* message);
+    /* Opening as the only process: recover the files, then initialise the shared state. */
+    int recover_alone(std::string* message);
+    /* Loads the latest checkpoint and the log up to its published end into a fresh store:
+     * opening beside other processes, or after falling behind more than one rotation. */
+    int reload(std::string* message);
+    /* Under follow_mutex_: reads and applies what others published; collects fired watches. */
+    int follow(std::vector<Future*>* fired);
+    void apply_followed(std::vector<LoggedCommit>& commits, std::vector<Future*>* fired);
+    void complete_watches(std::vector<Future*> fired);
+    /* A version for the next commit (above every read version handed out); the first of a
+     * batch also announces the batch so read versions stay below it. */
+    Version next_commit_version(bool first_of_batch);
+    /* Under the commit lock and follow_mutex_: when a committer died between announcing
+     * its batch and publishing it, cuts what it left past the published end. */
+    int cut_dead_batch();
+    /* The network-thread timer: follows other processes' commits (for watches) and cuts
+     * off the batch of a committer that died. */
+    void schedule_poll();
+    void poll();
     /* Resolves, logs and applies the queued commits; returns the completions to run once
      * the pipeline's own reference is dropped (so closing the last handle right after a
      * commit really closes the store). */
     std::vector<std::function<void()>> process_commits(
         std::vector<std::unique_ptr<CommitRequest>> batch);
     void apply(const LoggedCommit& commit, Version oldest);
+    static void apply_to(Store& store, const LoggedCommit& commit, Version oldest);
     /* Removes and returns the watches these commits fire (the caller completes them). */
     std::vector<Future*> fire_watches(const std::vector<LoggedCommit>& commits);
     void forget_watch(const std::string& key, Future* future);
@@ -124,8 +149,8 @@ private:
      * checkpoint's version if older. */
     Version oldest_readable();
     void maybe_checkpoint();
-    void write_checkpoint(Version version, int64_t log_offset);
-    void finish_checkpoint(int error, Version version, int64_t log_offset, int64_t bytes,
+    void write_checkpoint(Version version, int64_t log_position);
+    void finish_checkpoint(int error, Version version, int64_t log_position, int64_t bytes,
                            const std::string& message);
     void schedule_relaxed_sync();
 
@@ -133,15 +158,28 @@ private:
     std::string directory_;
     bool memory_ = false;
     bool unavailable_ = false;
-    int lock_fd_ = -1;
+    uint64_t id_ = 0;        /* distinguishes engines reopened at one location */
+    int lock_fd_ = -1;       /* held shared while open: the first opener knows it is alone */
+    int checkpoint_fd_ = -1; /* held exclusive by the process writing a checkpoint */
     std::atomic<int> refs_{1};
+
+    /* Versions, the published log end and the batch in flight, shared between processes. */
+    SharedState shared_;
+    /* How far this process has applied the shared log (a position, see shared_state.h). */
+    std::atomic<int64_t> local_position_{0};
+    /* Reads below this version are too old: the store was reloaded from a checkpoint. */
+    std::atomic<Version> reload_floor_{0};
+    /* Serialises following the log with the pipeline's resolve and apply (which also
+     * touch the conflict map, the store and the log position). */
+    std::mutex follow_mutex_;
+    std::string follow_error_;
+    /* Commits reading below this version fail 1020: their conflict history was skipped. */
+    Version conflict_floor_ = 0;
 
     std::shared_mutex data_mutex_;
     Store store_;
 
-    std::mutex version_mutex_;
-    Version last_version_ = 0;    /* highest version handed out or committed */
-    Version in_flight_from_ = 0;  /* lowest commit version of the batch being made durable */
+    Version last_version_ = 0; /* while loading: the highest version replayed */
 
     /* The commit pipeline: everything below is touched only under pipeline_mutex_ (by the
      * network thread, or by a caller committing inline), except the queue. */

@@ -1,9 +1,14 @@
-/* wal.cc — log file format (version 1):
- *   header  : "FOUNDWAL" | u32 format version | u32 reserved          (16 bytes)
+/* wal.cc — log file format (version 2):
+ *   header  : "FOUNDWAL" | u32 format version | u32 generation          (16 bytes)
  *   record  : u32 payload length | u32 CRC-32C(payload) | payload
  *   payload : u64 commit version | u32 count | count × (u8 type | u32 key length | key |
- *             u32 param length | param)
- * All integers little-endian. Replay stops at the first record that is incomplete or
+ *             u32 param length | param) | [ranges]
+ *   ranges  : u32 count | count × (u8 0 | u32 mutation index)          a single-key range
+ *                               or (u8 1 | u32 length | begin | u32 length | end)
+ * All integers little-endian. Version 1 is the same without the ranges and with a zero
+ * generation; opening a version-1 log upgrades its header (version-2 readers read both).
+ * The generation counts rotations, so processes sharing the log can tell one file from
+ * the next. Replay stops at the first record that is incomplete or
  * fails its checksum when nothing valid follows it (a torn tail); anything else bad is
  * corruption, reported and never skipped. */
 #include "wal.h"
@@ -22,8 +27,20 @@ namespace found {
 namespace {
 
 const char kMagic[8] = {'F', 'O', 'U', 'N', 'D', 'W', 'A', 'L'};
-const uint32_t kFormatVersion = 1;
+const uint32_t kFormatVersion = 2;
 const size_t kHeaderSize = 16;
+
+std::string header_bytes(int64_t generation) {
+    std::string header(kMagic, 8);
+    uint32_t values[2] = {kFormatVersion, (uint32_t)generation};
+    header.append(reinterpret_cast<const char*>(values), 8);
+    return header;
+}
+
+bool is_point(const KeyRange& r) {
+    return r.end.size() == r.begin.size() + 1 && r.end.back() == '\0' &&
+           r.end.compare(0, r.begin.size(), r.begin) == 0;
+}
 const size_t kRecordHeaderSize = 8;
 
 void put_u32(std::string* out, uint32_t v) {
@@ -70,6 +87,35 @@ bool decode(const char* p, size_t n, LoggedCommit* commit) {
         std::string param(p + at, param_length);
         at += param_length;
         commit->mutations.push_back({(LoggedMutation::Type)type, std::move(key), std::move(param)});
+    }
+    commit->write_ranges.clear();
+    if (at == n) return true; /* no ranges (format 1) */
+    if (at + 4 > n) return false;
+    uint32_t ranges = get_u32(p + at);
+    at += 4;
+    commit->write_ranges.reserve(ranges);
+    for (uint32_t i = 0; i < ranges; i++) {
+        if (at + 5 > n) return false;
+        const uint8_t kind = (uint8_t)p[at];
+        const uint32_t first = get_u32(p + at + 1);
+        at += 5;
+        if (kind == 0) {
+            if (first >= commit->mutations.size()) return false;
+            const std::string& key = commit->mutations[first].key;
+            commit->write_ranges.push_back({key, key + std::string(1, '\0')});
+        } else if (kind == 1) {
+            if (first > n - at) return false;
+            std::string begin(p + at, first);
+            at += first;
+            if (at + 4 > n) return false;
+            const uint32_t end_length = get_u32(p + at);
+            at += 4;
+            if (end_length > n - at) return false;
+            commit->write_ranges.push_back({std::move(begin), std::string(p + at, end_length)});
+            at += end_length;
+        } else {
+            return false;
+        }
     }
     return at == n;
 }
@@ -128,11 +174,53 @@ void Wal::encode(const LoggedCommit& commit, std::string* out) {
         put_u32(out, (uint32_t)m.param.size());
         out->append(m.param);
     }
+    put_u32(out, (uint32_t)commit.write_ranges.size());
+    /* A single-key range usually names the key of a nearby mutation: refer to it. */
+    size_t cursor = 0;
+    for (const KeyRange& r : commit.write_ranges) {
+        bool referenced = false;
+        if (is_point(r)) {
+            for (size_t j = cursor; j < commit.mutations.size() && j < cursor + 4; j++) {
+                if (commit.mutations[j].type != LoggedMutation::kClearRange &&
+                    commit.mutations[j].key == r.begin) {
+                    out->push_back('\0');
+                    put_u32(out, (uint32_t)j);
+                    cursor = j + 1;
+                    referenced = true;
+                    break;
+                }
+            }
+        }
+        if (!referenced) {
+            out->push_back('\1');
+            put_u32(out, (uint32_t)r.begin.size());
+            out->append(r.begin);
+            put_u32(out, (uint32_t)r.end.size());
+            out->append(r.end);
+        }
+    }
     const size_t payload_length = out->size() - start - kRecordHeaderSize;
     const uint32_t crc = crc32c(0, out->data() + start + kRecordHeaderSize, payload_length);
     uint32_t length32 = (uint32_t)payload_length;
     memcpy(&(*out)[start], &length32, 4);
     memcpy(&(*out)[start + 4], &crc, 4);
+}
+
+int Wal::read_header(int fd, const std::string& path, std::string* message) {
+    char header[kHeaderSize];
+    ssize_t n = pread(fd, header, kHeaderSize, 0);
+    if (n != (ssize_t)kHeaderSize || memcmp(header, kMagic, 8) != 0) {
+        *message = path + " is not a found database log (bad header)";
+        return kFileCorrupt;
+    }
+    format_ = get_u32(header + 8);
+    if (format_ != 1 && format_ != kFormatVersion) {
+        *message = path + " has format version " + std::to_string(format_) +
+                   ", this engine reads versions 1 and " + std::to_string(kFormatVersion);
+        return kFileCorrupt;
+    }
+    generation_ = get_u32(header + 12);
+    return 0;
 }
 
 int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>& replay,
@@ -152,9 +240,7 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
         return kIoError;
     }
     if (contents.empty()) {
-        std::string header(kMagic, 8);
-        put_u32(&header, kFormatVersion);
-        put_u32(&header, 0);
+        const std::string header = header_bytes(1);
         if (pwrite(fd, header.data(), header.size(), 0) != (ssize_t)header.size() ||
             fdatasync(fd) != 0 || sync_directory(dir) != 0) {
             close(fd);
@@ -163,21 +249,24 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
         }
         contents = header;
     }
-    if (contents.size() < kHeaderSize || memcmp(contents.data(), kMagic, 8) != 0) {
+    if (int rc = read_header(fd, path, message)) {
         close(fd);
-        *message = path + " is not a found database log (bad header)";
-        return kFileCorrupt;
+        return rc;
     }
-    const uint32_t format = get_u32(contents.data() + 8);
-    if (format != kFormatVersion) {
-        close(fd);
-        *message = path + " has format version " + std::to_string(format) +
-                   ", this engine reads version " + std::to_string(kFormatVersion);
-        return kFileCorrupt;
+    if (format_ == 1) {
+        /* Version-2 readers read version-1 records: upgrading is rewriting the header. */
+        const std::string header = header_bytes(generation_);
+        if (pwrite(fd, header.data(), header.size(), 0) != (ssize_t)header.size() || fdatasync(fd) != 0) {
+            close(fd);
+            *message = "cannot upgrade the header of " + path;
+            return kFileNotWritable;
+        }
+        format_ = kFormatVersion;
     }
+    const size_t limit = contents.size();
     size_t at = kHeaderSize;
-    while (at < contents.size()) {
-        const size_t remaining = contents.size() - at;
+    while (at < limit) {
+        const size_t remaining = limit - at;
         bool whole = remaining >= kRecordHeaderSize;
         uint32_t length = whole ? get_u32(contents.data() + at) : 0;
         whole = whole && length >= 12 && length <= remaining - kRecordHeaderSize;
@@ -208,12 +297,59 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
             return kIoError;
         }
     }
-    if (lseek(fd, (off_t)at, SEEK_SET) < 0) {
-        close(fd);
-        return kIoError;
-    }
+    if (fd_ >= 0) close(fd_);
     fd_ = fd;
     size_ = (int64_t)at;
+    return 0;
+}
+
+int Wal::attach(const std::string& dir, std::string* message) {
+    dir_ = dir;
+    const std::string path = dir + "/wal.log";
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        *message = "cannot open " + path + ": " + strerror(errno);
+        return kIoError;
+    }
+    if (int rc = read_header(fd, path, message)) {
+        close(fd);
+        return rc;
+    }
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+    size_ = kHeaderSize;
+    return 0;
+}
+
+int Wal::read(int64_t from, int64_t to, std::vector<LoggedCommit>* out, std::string* message) const {
+    if (to <= from) return 0;
+    std::string contents((size_t)(to - from), '\0');
+    size_t done = 0;
+    while (done < contents.size()) {
+        ssize_t n = pread(fd_, &contents[done], contents.size() - done, (off_t)(from + (int64_t)done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            *message = dir_ + "/wal.log is shorter than its published end (" + std::to_string(to) + ")";
+            return kFileCorrupt;
+        }
+        done += (size_t)n;
+    }
+    size_t at = 0;
+    while (at < contents.size()) {
+        const size_t remaining = contents.size() - at;
+        uint32_t length = remaining >= kRecordHeaderSize ? get_u32(contents.data() + at) : 0;
+        LoggedCommit commit;
+        const char* payload = contents.data() + at + kRecordHeaderSize;
+        if (length < 12 || length > remaining - kRecordHeaderSize ||
+            crc32c(0, payload, length) != get_u32(contents.data() + at + 4) ||
+            !decode(payload, length, &commit)) {
+            *message = dir_ + "/wal.log: damaged record at byte offset " +
+                       std::to_string(from + (int64_t)at) + " before the published end of the log";
+            return kFileCorrupt;
+        }
+        out->push_back(std::move(commit));
+        at += kRecordHeaderSize + length;
+    }
     return 0;
 }
 
@@ -231,7 +367,13 @@ int Wal::append(const std::string& records) {
 
 int Wal::sync() { return fdatasync(fd_) == 0 ? 0 : kIoError; }
 
-int Wal::rotate(int64_t offset, std::string* message) {
+int Wal::truncate(int64_t size) {
+    if (ftruncate(fd_, (off_t)size) != 0) return kIoError;
+    size_ = size;
+    return 0;
+}
+
+int Wal::rotate(int64_t offset, int64_t generation, std::string* message) {
     std::string tail((size_t)(size_ - offset), '\0');
     size_t done = 0;
     while (done < tail.size()) {
@@ -243,9 +385,7 @@ int Wal::rotate(int64_t offset, std::string* message) {
         }
         done += (size_t)n;
     }
-    std::string contents(kMagic, 8);
-    put_u32(&contents, kFormatVersion);
-    put_u32(&contents, 0);
+    std::string contents = header_bytes(generation);
     contents.append(tail);
     const std::string temporary = dir_ + "/wal.tmp", path = dir_ + "/wal.log";
     int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -270,6 +410,8 @@ int Wal::rotate(int64_t offset, std::string* message) {
     close(fd_);
     fd_ = fd;
     size_ = (int64_t)contents.size();
+    generation_ = generation;
+    format_ = kFormatVersion;
     return 0;
 }
 

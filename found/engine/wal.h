@@ -1,5 +1,7 @@
-/* wal.h — the write-ahead log: every committed transaction's resolved mutations, one
- * checksummed record each, appended and synced before the commit is acknowledged. */
+/* wal.h — the write-ahead log: every committed transaction's resolved mutations and write
+ * conflict ranges, one checksummed record each, appended and synced before the commit is
+ * acknowledged. Processes sharing a directory append to it in turn (under the commit
+ * lock) and follow each other's records (conflict ranges included) by reading it. */
 #ifndef FOUND_WAL_H
 #define FOUND_WAL_H
 
@@ -18,25 +20,48 @@ struct LoggedMutation {
     std::string param; /* the value for kSet, the end key for kClearRange */
 };
 
+struct KeyRange {
+    std::string begin;
+    std::string end;
+};
+
 struct LoggedCommit {
     int64_t version = 0;
     std::vector<LoggedMutation> mutations;
+    /* What other processes record in their conflict maps (empty in format-1 records). */
+    std::vector<KeyRange> write_ranges;
 };
 
 class Wal {
 public:
     ~Wal();
 
-    /* Opens (creating if needed) `<dir>/wal.log` and replays each whole record through
-     * `replay`. A torn tail (the crash case) is truncated away; a bad checksum before the
-     * last record, a bad header or a newer format fails with 1522, unwritable with 1514.
-     * `message` receives a human-readable reason on failure. */
+    static constexpr int64_t kHeaderSize = 16;
+
+    /* Recovery by the first process to open the directory: opens (creating if needed)
+     * `<dir>/wal.log` and replays each whole record through `replay`. A torn tail (the
+     * crash case) is truncated away; a bad checksum before the last record, a bad header
+     * or a newer format fails with 1522, unwritable with 1514. `message` receives a
+     * human-readable reason on failure. */
     int open(const std::string& dir, const std::function<void(LoggedCommit&&)>& replay,
              std::string* message);
 
-    /* Replaces the log by a new one holding only the records from byte `offset` on (those
-     * a checkpoint does not cover): written to wal.tmp, synced, renamed. 0 or 1510. */
-    int rotate(int64_t offset, std::string* message);
+    /* Opens the current `<dir>/wal.log` without reading or changing it (a process joining
+     * others, or following a rotation); generation() tells which log it is. */
+    int attach(const std::string& dir, std::string* message);
+
+    /* Decodes the published records in [from, to); any damage there is corruption (1522). */
+    int read(int64_t from, int64_t to, std::vector<LoggedCommit>* out, std::string* message) const;
+
+    /* Replaces the log by a new one of generation `generation` holding only the records
+     * from byte `offset` on (those a checkpoint does not cover): written to wal.tmp,
+     * synced, renamed. 0 or 1510. */
+    int rotate(int64_t offset, int64_t generation, std::string* message);
+
+    /* Where the next append goes (the published end, after following other processes). */
+    void set_size(int64_t size) { size_ = size; }
+    /* Cuts the file back to `size` (records a dead committer left unpublished). */
+    int truncate(int64_t size);
 
     /* Appends the encoded records (see encode) with one write; 1510 on I/O failure. */
     int append(const std::string& records);
@@ -47,12 +72,17 @@ public:
     static void encode(const LoggedCommit& commit, std::string* out);
 
     int64_t size() const { return size_; }
+    int64_t generation() const { return generation_; }
     bool is_open() const { return fd_ >= 0; }
 
 private:
+    int read_header(int fd, const std::string& path, std::string* message);
+
     std::string dir_;
     int fd_ = -1;
     int64_t size_ = 0;
+    int64_t generation_ = 0;
+    uint32_t format_ = 0;
 };
 
 }  // namespace found
