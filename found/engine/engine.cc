@@ -558,6 +558,9 @@ void Engine::submit(std::unique_ptr<CommitRequest> request) {
     const bool needs_no_sync = memory_ || !knobs().sync || request->durability_risky;
     if (needs_no_sync && !unavailable_) {
         std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
+        /* ...and no other process is committing: a client's thread never waits for
+         * another process's sync (the lock taken here is taken again, at no cost, below). */
+        if (pipeline.owns_lock() && !shared_.try_lock_commit()) pipeline.unlock();
         if (pipeline.owns_lock()) {
             std::vector<std::unique_ptr<CommitRequest>> batch;
             batch.push_back(std::move(request));
