@@ -132,9 +132,10 @@ def _option_bytes(value: bytes | int | str | None) -> bytes:
 async def open(cluster_file: str | os.PathLike[str] | None = None) -> Database:  # noqa: A001
     """Opens a database (see the module docstring for what ``cluster_file`` may be).
 
-    Raises a typed FDB error when the location cannot be used: ``DatabaseLocked`` when
-    another process holds the data directory, ``FileCorrupt`` for a damaged log,
-    ``NoClusterFileFound`` for a path that does not exist.
+    Several processes may open one data directory (see the README). Raises a typed FDB
+    error when the location cannot be used: ``FileCorrupt`` for a damaged log,
+    ``NoClusterFileFound`` for a path that does not exist, ``DatabaseLocked`` when
+    something that is not a found engine holds the directory's lock exclusively.
     """
     _native.ensure_started()
     if cluster_file is None and _native.library_path() == _native.embedded_library_path():
