@@ -105,6 +105,9 @@ def _verify(directory: Path) -> int:
                 f"  torn tail of {report.torn_tail_bytes} bytes (an interrupted write; "
                 "the engine drops it at the next open)"
             )
+        if report.preallocated_bytes:
+            zeros = report.preallocated_bytes
+            print(f"  {zeros:,} bytes of zeros ahead of the end (room for appends)")
         for error in report.errors:
             print(f"  error: {error}")
         healthy = healthy and report.ok

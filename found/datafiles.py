@@ -35,6 +35,7 @@ class FileReport:
     first_version: int | None = None
     last_version: int | None = None
     torn_tail_bytes: int = 0
+    preallocated_bytes: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -83,6 +84,10 @@ def verify_log(path: Path, progress: Progress = _no_progress) -> FileReport:
         progress(at, len(data))
         commit_version = _whole_record(data, at)
         if commit_version is None:
+            if not any(data[at:]):
+                # Zeros written ahead of the end (the engine overwrites them in place).
+                report.preallocated_bytes = len(data) - at
+                break
             # Torn tail only if nothing valid follows: a crash tears the last write only.
             if _valid_record_after(data, at + 1):
                 report.errors.append(

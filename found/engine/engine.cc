@@ -323,6 +323,16 @@ void Engine::release() {
         f->fail(kOperationCancelled);
         f->release();
     }
+    if (!memory_ && lock_fd_ >= 0 && wal_.is_open() && shared_.lock_commit(nullptr)) {
+        /* The last process to close the log trims the zeros written ahead of its end.
+         * (Giving up the shared lock to test this is fine: this process is leaving.) */
+        if (flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) {
+            std::lock_guard<std::mutex> follow_lock(follow_mutex_);
+            std::vector<Future*> none;
+            if (follow(&none) == 0 && cut_dead_batch() == 0) wal_.trim();
+        }
+        shared_.unlock_commit();
+    }
     delete this;
 }
 

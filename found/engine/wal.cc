@@ -8,10 +8,17 @@
  * All integers little-endian. Version 1 is the same without the ranges and with a zero
  * generation; opening a version-1 log upgrades its header (version-2 readers read both).
  * The generation counts rotations, so processes sharing the log can tell one file from
- * the next. Replay stops at the first record that is incomplete or
+ * the next.
+ *
+ * Small appends go into space already written with zeros ahead of the end (1 MiB at a
+ * time): overwriting written blocks lets fdatasync skip the file-size metadata, about
+ * halving its cost on ext4. A zero tail reads as a torn tail and is kept at open; the
+ * last process to close the log trims it. Replay stops at the first record that is incomplete or
  * fails its checksum when nothing valid follows it (a torn tail); anything else bad is
  * corruption, reported and never skipped. */
 #include "wal.h"
+
+#include <algorithm>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +49,8 @@ bool is_point(const KeyRange& r) {
            r.end.compare(0, r.begin.size(), r.begin) == 0;
 }
 const size_t kRecordHeaderSize = 8;
+const int64_t kPreallocateChunk = 1 << 20;
+const size_t kPreallocateBelow = 64 * 1024; /* larger appends just extend the file */
 
 void put_u32(std::string* out, uint32_t v) {
     char b[4];
@@ -289,8 +298,12 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
         replay(std::move(commit));
         at += kRecordHeaderSize + length;
     }
-    if (at < contents.size()) {
+    bool zero_tail = true;
+    for (size_t i = at; i < contents.size() && zero_tail; i++) zero_tail = contents[i] == '\0';
+    allocated_ = (int64_t)contents.size();
+    if (at < contents.size() && !zero_tail) {
         /* Drop the torn tail so new records follow the last whole one. */
+        allocated_ = (int64_t)at;
         if (ftruncate(fd, (off_t)at) != 0 || fdatasync(fd) != 0) {
             close(fd);
             *message = "cannot truncate the torn tail of " + path;
@@ -318,6 +331,8 @@ int Wal::attach(const std::string& dir, std::string* message) {
     if (fd_ >= 0) close(fd_);
     fd_ = fd;
     size_ = kHeaderSize;
+    struct stat st;
+    allocated_ = fstat(fd, &st) == 0 ? (int64_t)st.st_size : kHeaderSize;
     return 0;
 }
 
@@ -353,7 +368,34 @@ int Wal::read(int64_t from, int64_t to, std::vector<LoggedCommit>* out, std::str
     return 0;
 }
 
+int Wal::preallocate(int64_t end) {
+    struct stat st;
+    if (fstat(fd_, &st) == 0 && st.st_size > allocated_) allocated_ = st.st_size; /* by others */
+    if (end <= allocated_) return 0;
+    static const std::string zeros(64 * 1024, '\0');
+    const int64_t target = (end / kPreallocateChunk + 1) * kPreallocateChunk;
+    for (int64_t at = allocated_; at < target;) {
+        const size_t n = (size_t)std::min<int64_t>((int64_t)zeros.size(), target - at);
+        ssize_t written = pwrite(fd_, zeros.data(), n, (off_t)at);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return kIoError;
+        at += written;
+        allocated_ = at;
+    }
+    return 0;
+}
+
+int Wal::trim() {
+    if (allocated_ <= size_) return 0;
+    if (ftruncate(fd_, (off_t)size_) != 0) return kIoError;
+    allocated_ = size_;
+    return 0;
+}
+
 int Wal::append(const std::string& records) {
+    if (records.size() < kPreallocateBelow && size_ + (int64_t)records.size() > allocated_) {
+        if (int rc = preallocate(size_ + (int64_t)records.size())) return rc;
+    }
     size_t done = 0;
     while (done < records.size()) {
         ssize_t n = pwrite(fd_, records.data() + done, records.size() - done, (off_t)(size_ + done));
@@ -362,6 +404,7 @@ int Wal::append(const std::string& records) {
         done += (size_t)n;
     }
     size_ += (int64_t)records.size();
+    allocated_ = std::max(allocated_, size_);
     return 0;
 }
 
@@ -370,6 +413,7 @@ int Wal::sync() { return fdatasync(fd_) == 0 ? 0 : kIoError; }
 int Wal::truncate(int64_t size) {
     if (ftruncate(fd_, (off_t)size) != 0) return kIoError;
     size_ = size;
+    allocated_ = size;
     return 0;
 }
 
@@ -410,6 +454,7 @@ int Wal::rotate(int64_t offset, int64_t generation, std::string* message) {
     close(fd_);
     fd_ = fd;
     size_ = (int64_t)contents.size();
+    allocated_ = size_;
     generation_ = generation;
     format_ = kFormatVersion;
     return 0;

@@ -62,6 +62,8 @@ public:
     void set_size(int64_t size) { size_ = size; }
     /* Cuts the file back to `size` (records a dead committer left unpublished). */
     int truncate(int64_t size);
+    /* Drops the zeros written ahead of the end (the last process closing the log). */
+    int trim();
 
     /* Appends the encoded records (see encode) with one write; 1510 on I/O failure. */
     int append(const std::string& records);
@@ -77,10 +79,13 @@ public:
 
 private:
     int read_header(int fd, const std::string& path, std::string* message);
+    /* Writes zeros ahead so the file holds at least `end` bytes (and some room). */
+    int preallocate(int64_t end);
 
     std::string dir_;
     int fd_ = -1;
-    int64_t size_ = 0;
+    int64_t size_ = 0;      /* where the records end */
+    int64_t allocated_ = 0; /* the file's size: zeros from size_ on */
     int64_t generation_ = 0;
     uint32_t format_ = 0;
 };
