@@ -491,8 +491,16 @@ void Engine::apply_followed(std::vector<LoggedCommit>& commits, std::vector<Futu
             applied_version_ = commit.version;
         }
     }
+    forget_old_conflicts();
     std::vector<Future*> now_fired = fire_watches(commits);
     fired->insert(fired->end(), now_fired.begin(), now_fired.end());
+}
+
+void Engine::forget_old_conflicts() {
+    if (conflicts_.size() > 4096 && conflicts_.size() > 2 * conflicts_size_after_forget_) {
+        conflicts_.forget_before(current_version() - knobs().mvcc_window_versions);
+        conflicts_size_after_forget_ = conflicts_.size();
+    }
 }
 
 int Engine::cut_dead_batch() {
@@ -780,10 +788,7 @@ std::vector<std::function<void()>> Engine::process_commits(
             }
         }
         shared.committing.store(0);
-        if (conflicts_.size() > 4096 && conflicts_.size() > 2 * conflicts_size_after_forget_) {
-            conflicts_.forget_before(current_version() - window);
-            conflicts_size_after_forget_ = conflicts_.size();
-        }
+        forget_old_conflicts();
         follow_lock.unlock();
     }
     shared_.unlock_commit();

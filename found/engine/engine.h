@@ -129,6 +129,8 @@ private:
     /* Under the commit lock and follow_mutex_: when a committer died between announcing
      * its batch and publishing it, cuts what it left past the published end. */
     int cut_dead_batch();
+    /* Under follow_mutex_: drops conflict history older than the MVCC window, now and then. */
+    void forget_old_conflicts();
     /* The network-thread timer: follows other processes' commits (for watches) and cuts
      * off the batch of a committer that died. */
     void schedule_poll();
