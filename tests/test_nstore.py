@@ -175,6 +175,90 @@ async def test_adding_twice_is_idempotent_and_replaces_the_value(db):
     }
 
 
+async def test_add_many_writes_the_keys_of_one_add_per_tuple(db):
+    rng = random.Random(5)
+    tuples = [
+        (rng.randrange(30), rng.choice("pq"), rng.choice(["x", b"y", 2.5])) for _ in range(200)
+    ]
+    one_by_one = nstore.make("triples", ("one",), 3)
+    at_once = nstore.make("triples", ("many",), 3)
+
+    async def write(tx):
+        for items in tuples:
+            await nstore.add(tx, one_by_one, *items, value=b"v")
+        await nstore.add_many(tx, at_once, tuples, value=b"v")
+        await nstore.add_many(tx, at_once, [])
+
+    await found.transactional(db, write)
+    rows = await everything(db)
+    ones = [
+        (key[len(one_by_one.prefix) :], value)
+        for key, value in rows
+        if key.startswith(one_by_one.prefix)
+    ]
+    manys = [
+        (key[len(at_once.prefix) :], value) for key, value in rows if key.startswith(at_once.prefix)
+    ]
+    assert ones == manys and len(ones) == 3 * len(set(tuples))
+
+
+@pytest.mark.parametrize(
+    ("tuples", "error", "words"),
+    [
+        ([("a", "b", "c"), ("a", "b")], NStoreException, "2 items"),
+        ([("a", "b", "c"), ("a", var("x"), "c")], NStoreException, "variable"),
+        ([("a", "b", "c"), ("a", object(), "c")], NStoreException, "cannot be packed"),
+        ([("a", "b", "c"), ("x" * 10_001, "b", "c")], NStoreException, "10000"),
+        ([("a", "b", "c"), "abc"], InvalidType, "tuple"),
+        ("abc", InvalidType, "iterable"),
+    ],
+)
+async def test_add_many_checks_every_tuple_before_writing_any(db, tuples, error, words):
+    store = nstore.make("triples", ("bad",), 3)
+
+    async def run(tx):
+        with pytest.raises(error, match=words):
+            await nstore.add_many(tx, store, tuples)
+
+    await found.transactional(db, run)
+    assert await everything(db) == []
+
+
+async def test_long_scans_and_windows_cross_read_chunks(db):
+    """Scans read growing chunks of rows; offsets, limits, reverse order and joins must not
+    notice where one chunk ends and the next begins."""
+    store = nstore.make("numbers", ("chunks",), 3)
+    count = 3_000
+
+    async def write(tx):
+        await nstore.add_many(tx, store, [("n", number, number % 7) for number in range(count)])
+        await nstore.add_many(
+            tx, store, [(number % 7, "name", f"r{number % 7}") for number in range(7)]
+        )
+
+    await found.transactional(db, write)
+    x, r = var("x"), var("r")
+
+    async def read(tx):
+        every = await found.all(nstore.select(tx, store, "n", x, r))
+        backwards = await found.all(nstore.select(tx, store, "n", x, r, reverse=True))
+        window = await found.all(nstore.select(tx, store, "n", x, r, offset=1_000, limit=1_500))
+        joined = await found.all(nstore.query(tx, store, ("n", x, r), (r, "name", var("name"))))
+        paged = await found.all(
+            nstore.query(tx, store, ("n", x, r), (r, "name", var("name")), offset=17, limit=2_000)
+        )
+        counted = await nstore.count(tx, store, ("n", x, r))
+        return every, backwards, window, joined, paged, counted
+
+    every, backwards, window, joined, paged, counted = await found.transactional(db, read)
+    assert [b["x"] for b in every] == list(range(count))
+    assert backwards == every[::-1]
+    assert window == every[1_000:2_500]
+    assert joined == [{"x": n, "r": n % 7, "name": f"r{n % 7}"} for n in range(count)]
+    assert paged == joined[17:2_017]
+    assert counted == count
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
 async def test_every_pattern_is_answered_by_one_prefix_scan(db, n):
     rng = random.Random(n)

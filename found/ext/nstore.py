@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import operator
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,7 @@ __all__ = [
     "Plan",
     "Variable",
     "add",
+    "add_many",
     "ask",
     "compute_indices",
     "count",
@@ -184,8 +185,8 @@ class NStore:
     # index number serving each bitmask of bound columns, and each index's key prefix
     choice: tuple[int, ...] = field(repr=False)
     index_prefixes: tuple[bytes, ...] = field(repr=False)
-    # (index prefix, function putting packed columns in index order), for writes
-    key_builders: tuple[tuple[bytes, Callable[[list], tuple]], ...] = field(repr=False)
+    # (index prefix, function putting a tuple's items in index order), for writes
+    key_builders: tuple[tuple[bytes, Callable[[tuple], tuple]], ...] = field(repr=False)
     longest_prefix: int = field(repr=False)
 
 
@@ -209,9 +210,9 @@ def make(name: str, prefix: Any, n: int) -> NStore:
     )
 
 
-def _columns_getter(permutation: tuple[int, ...]) -> Callable[[list], tuple]:
+def _columns_getter(permutation: tuple[int, ...]) -> Callable[[tuple], tuple]:
     if len(permutation) == 1:
-        return lambda packed: (packed[0],)
+        return lambda items: (items[0],)
     return operator.itemgetter(*permutation)
 
 
@@ -255,23 +256,29 @@ def _tuple_keys(store: NStore, items: tuple, what: str) -> list[bytes]:
     """Return one key per index for a fully bound tuple, or raise before anything is written."""
     if len(items) != store.n:
         _check_arity(store, items, what)
+    # Fast path: one native pack per index, straight after the index's prefix. It succeeds
+    # only on items nstore accepts (variables and incomplete versionstamps do not pack);
+    # on failure the slow path below finds the bad item and names it.
     pack = found.pack
+    try:
+        keys = [pack(columns(items), index_prefix) for index_prefix, columns in store.key_builders]
+    except (TypeError, ValueError):
+        keys = None
+    if keys is not None:
+        # every key holds the same items; the longest index prefix makes the longest key
+        size = store.longest_prefix + len(keys[0]) - len(store.index_prefixes[0])
+        if size <= MAX_KEY_SIZE:
+            return keys
+        raise NStoreException(
+            f"{what}: the tuple makes a key of {size} bytes, the limit is {MAX_KEY_SIZE}"
+        )
     packed = []
     for position, item in enumerate(items):
         if type(item) not in _PLAIN_TYPES:
             _check_item(store, position, item, what)
-            packed.append(_pack_item(store, position, item))
-        else:
-            packed.append(pack((item,)))
-    size = store.longest_prefix + sum(map(len, packed))
-    if size > MAX_KEY_SIZE:
-        raise NStoreException(
-            f"{what}: the tuple makes a key of {size} bytes, the limit is {MAX_KEY_SIZE}"
-        )
-    return [
-        index_prefix + b"".join(select_columns(packed))
-        for index_prefix, select_columns in store.key_builders
-    ]
+        packed.append(_pack_item(store, position, item))
+    # not reached: a tuple packs exactly when each of its items does
+    raise NStoreException(f"{what}: items {items!r} cannot be packed")  # pragma: no cover
 
 
 # --- writes and point reads ------------------------------------------------------------
@@ -283,14 +290,48 @@ async def add(tx: Any, store: NStore, *items: Any, value: bytes = b"") -> None:
     Raises NStoreException (nothing written) on wrong arity, a variable, an unpackable
     item, a key over 10,000 bytes or a value over 100,000 bytes.
     """
+    if type(value) is not bytes or len(value) > MAX_VALUE_SIZE:
+        _check_value(value, "add")
+    keys = _tuple_keys(store, items, "add")
+    set_ = found.set
+    set_(tx, keys[0], value)
+    for key in keys[1:]:
+        set_(tx, key, b"")
+
+
+async def add_many(tx: Any, store: NStore, tuples: Iterable[tuple], value: bytes = b"") -> None:
+    """Add every tuple of `tuples` with `value`: the same keys as one `add` per tuple.
+
+    Every tuple is checked before anything is written (NStoreException as in `add`).
+    The keys are written in key order, which the embedded engine commits about twice as
+    fast as the interleaved order of successive `add` calls (one key per index each).
+    """
+    _check_value(value, "add_many")
+    if isinstance(tuples, (str, bytes)) or not isinstance(tuples, Iterable):
+        raise InvalidType(f"tuples must be an iterable of tuples, got {type(tuples).__name__}")
+    first_index: list[bytes] = []
+    other_indices: list[bytes] = []
+    for items in tuples:
+        if not isinstance(items, (tuple, list)):
+            raise InvalidType(f"add_many: each item must be a tuple, got {items!r}")
+        keys = _tuple_keys(store, tuple(items), "add_many")
+        first_index.append(keys[0])
+        other_indices.extend(keys[1:])
+    # index 0's prefix sorts before every other index's, so this is one ascending pass
+    first_index.sort()
+    other_indices.sort()
+    set_ = found.set
+    for key in first_index:
+        set_(tx, key, value)
+    for key in other_indices:
+        set_(tx, key, b"")
+
+
+def _check_value(value: Any, what: str) -> None:
     if not isinstance(value, bytes):
         raise InvalidType(f"value must be bytes, got {type(value).__name__}")
     if len(value) > MAX_VALUE_SIZE:
-        raise NStoreException(f"add: value of {len(value)} bytes, the limit is {MAX_VALUE_SIZE}")
-    keys = _tuple_keys(store, items, "add")
-    found.set(tx, keys[0], value)
-    for key in keys[1:]:
-        found.set(tx, key, b"")
+        raise NStoreException(f"{what}: value of {len(value)} bytes, the limit is {MAX_VALUE_SIZE}")
 
 
 async def remove(tx: Any, store: NStore, *items: Any) -> None:
@@ -302,11 +343,14 @@ async def remove(tx: Any, store: NStore, *items: Any) -> None:
 async def get(tx: Any, store: NStore, *items: Any) -> bytes | None:
     """Return the value stored with the tuple `items`, or None if it is not in the store."""
     _check_arity(store, items, "get")
-    if any(isinstance(item, Variable) for item in items):
-        raise NStoreException("get: items must be values, not variables (use select)")
-    key = store.index_prefixes[0] + b"".join(
-        [_pack_item(store, position, item) for position, item in enumerate(items)]
-    )
+    try:  # variables and unpackable items fail to pack; the slow path names them
+        key = found.pack(items, store.index_prefixes[0])
+    except (TypeError, ValueError):
+        if any(isinstance(item, Variable) for item in items):
+            raise NStoreException("get: items must be values, not variables (use select)") from None
+        key = store.index_prefixes[0] + b"".join(
+            [_pack_item(store, position, item) for position, item in enumerate(items)]
+        )
     return await found.get(tx, key)
 
 
@@ -412,6 +456,67 @@ def _same_items(values: tuple, equal: tuple[tuple[int, int], ...]) -> bool:
     return all(pack((values[k],)) == pack((values[j],)) for k, j in equal)
 
 
+# Ranges are read in chunks through `found.all`: a few rows first, so that a reader who
+# stops early (a limit, a break) made the database read little more than it used, then
+# four times more each time, so that a long scan costs a few reads of thousands of rows
+# each instead of a step of Python per row. Each stage of a query works on a whole chunk
+# at a time.
+_FIRST_CHUNK = 16
+_LARGEST_CHUNK = 4096
+
+
+async def _chunks(
+    tx: Any, begin: bytes, end: bytes, limit: int | None = None, reverse: bool = False
+) -> AsyncIterator[list[tuple[bytes, bytes]]]:
+    """Yield the rows of [begin, end) in key order (or reversed), in non-empty lists; at
+    most `limit` rows in all when it is given. The reads cover exactly the rows yielded
+    and what lies between them, as one read of the whole range would."""
+    size = _FIRST_CHUNK
+    while True:
+        wanted = size if limit is None else min(size, limit)
+        rows = await found.all(found.query(tx, begin, end, limit=wanted, reverse=reverse))
+        if rows:
+            yield rows
+        if len(rows) < wanted:
+            return
+        if limit is not None:
+            limit -= wanted
+            if limit == 0:
+                return
+        if reverse:
+            end = rows[-1][0]
+        else:
+            begin = rows[-1][0] + b"\x00"
+        size = min(4 * size, _LARGEST_CHUNK)
+
+
+def _binder(names: tuple[str, ...], seed: Mapping[str, Any]) -> Callable[[list], list[Binding]]:
+    """Return a function turning rows of values (in `names` order) into Bindings that
+    extend `seed`.
+
+    A Binding made from a dict display costs half of one made from `zip` (the subclass
+    misses dict's fast constructor path), so the common widths are spelled out.
+    """
+    if seed:
+        return lambda rows: [_extend(seed, names, row) for row in rows]
+    if len(names) == 1:
+        (first,) = names
+        return lambda rows: [Binding({first: a}) for (a,) in rows]
+    if len(names) == 2:
+        first, second = names
+        return lambda rows: [Binding({first: a, second: b}) for a, b in rows]
+    if len(names) == 3:
+        first, second, third = names
+        return lambda rows: [Binding({first: a, second: b, third: c}) for a, b, c in rows]
+    if len(names) == 4:
+        first, second, third, fourth = names
+        return lambda rows: [
+            Binding({first: a, second: b, third: c, fourth: d}) for a, b, c, d in rows
+        ]
+    # equal lengths by construction (strict costs ~40%)
+    return lambda rows: [Binding(zip(names, row, strict=False)) for row in rows]
+
+
 async def _scan(
     tx: Any,
     begin: bytes,
@@ -426,40 +531,25 @@ async def _scan(
         return
     unpack = found.unpack
     begin_length = len(begin)
-    names = shape.names
-    end = found.next_prefix(begin)
-    if shape.equal:
-        skipped = produced = 0
-        async for key, _ in found.query(tx, begin, end, reverse=reverse):
-            values = unpack(key[begin_length:])
-            if not _same_items(values, shape.equal):
-                continue
-            if skipped < offset:
-                skipped += 1
-                continue
-            yield _extend(seed, names, values)
-            produced += 1
-            if limit is not None and produced >= limit:
-                return
-        return
-    rows = found.query(
-        tx, begin, end, limit=0 if limit is None else limit + offset, reverse=reverse
-    )
-    if offset:
-        skipped = 0
-        async for key, _ in rows:
-            if skipped < offset:
-                skipped += 1
-                continue
-            yield _extend(seed, names, unpack(key[begin_length:]))
-        return
-    if not seed:
-        # the common case, kept tight: the binding is built straight from the key suffix
-        async for key, _ in rows:
-            yield Binding(zip(names, unpack(key[begin_length:]), strict=False))
-        return
-    async for key, _ in rows:
-        yield _extend(seed, names, unpack(key[begin_length:]))
+    equal = shape.equal
+    bind = _binder(shape.names, seed)
+    # without an equality filter every row is a binding: read no more than the window
+    read_limit = None if equal or limit is None else limit + offset
+    async for rows in _chunks(tx, begin, found.next_prefix(begin), read_limit, reverse):
+        values = [unpack(key, begin_length) for key, _ in rows]
+        if equal:
+            values = [row for row in values if _same_items(row, equal)]
+        if offset:
+            skipped = min(offset, len(values))
+            values = values[skipped:]
+            offset -= skipped
+        if limit is not None:
+            values = values[:limit]
+            limit -= len(values)
+        for binding in bind(values):
+            yield binding
+        if limit == 0:
+            return
 
 
 def select(
@@ -484,11 +574,12 @@ def select(
     return _scan(tx, begin, shape, seed or _EMPTY, limit, offset, reverse)
 
 
-# Joining by probing costs one range read per incoming binding (about 12 µs on the
-# embedded engine) while streaming one more row of a range costs about 1.5 µs. So once
-# `where` has seen k bindings, reading the whole range of the pattern's constants — if it
-# holds at most k · HASH_JOIN_ROWS_PER_PROBE rows — and joining in memory is cheaper.
-HASH_JOIN_ROWS_PER_PROBE = 8
+# Joining by probing costs one range read per incoming binding (about 15 µs on the
+# embedded engine) while reading one more row of a range in bulk and putting it in a hash
+# table costs about 1 µs. So once k bindings are known to need a probe (seen by `where`;
+# seen or already read by `query`), reading the whole range of the pattern's constants —
+# if it holds at most k · HASH_JOIN_ROWS_PER_PROBE rows — and joining in memory is cheaper.
+HASH_JOIN_ROWS_PER_PROBE = 16
 _HASH_JOIN_FIRST_BUDGET = 256
 
 
@@ -525,21 +616,23 @@ class _HashJoin:
         self.keys: list[bytes] = []  # the range read so far, in budgeted steps
         self.table: dict[bytes, list[tuple]] | None = None
 
-    async def probe(self, tx: Any) -> dict[bytes, list[tuple]] | None:
-        """Count one probe; return the table if it is (or now gets) built.
+    async def probe(self, tx: Any, coming: int = 0) -> dict[bytes, list[tuple]] | None:
+        """Count one probe, with `coming` more already in hand; return the table if it is
+        (or now gets) built.
 
         The range is read in steps, each up to the budget earned by the probes so far
-        and resuming where the previous one stopped, so no row is read twice and the
-        rows read stay within HASH_JOIN_ROWS_PER_PROBE per probe made.
+        and those in hand, resuming where the previous one stopped, so no row is read
+        twice and the rows read stay within HASH_JOIN_ROWS_PER_PROBE per probe counted.
         """
         self.probes += 1
-        budget = self.probes * HASH_JOIN_ROWS_PER_PROBE
+        # capped: a range read's limit is a 32-bit int
+        budget = min((self.probes + coming) * HASH_JOIN_ROWS_PER_PROBE, 1 << 30)
         keys = self.keys
         if budget < max(_HASH_JOIN_FIRST_BUDGET, 2 * len(keys)):
             return None
         begin = keys[-1] + b"\x00" if keys else self.begin
-        async for key, _ in found.query(tx, begin, self.end, limit=budget - len(keys) + 1):
-            keys.append(key)
+        rows = await found.all(found.query(tx, begin, self.end, limit=budget - len(keys) + 1))
+        keys.extend([key for key, _ in rows])
         if len(keys) > budget:
             return None
         self._build()
@@ -552,13 +645,15 @@ class _HashJoin:
             self.key_positions,
             self.free_positions,
         )
+        # P((a, b)) is P((a,)) + P((b,)): the same bytes as the probe side's keys
+        join_items, free_items = _items_getter(key_positions), _items_getter(free_positions)
         table: dict[bytes, list[tuple]] = {}
         for key in self.keys:
-            values = unpack(key[begin_length:])
+            values = unpack(key, begin_length)
             if equal and not _same_items(values, equal):
                 continue
-            join_key = b"".join([pack((values[position],)) for position in key_positions])
-            free = tuple([values[position] for position in free_positions])
+            join_key = pack(join_items(values))
+            free = free_items(values)
             bucket = table.get(join_key)
             if bucket is None:
                 table[join_key] = [free]
@@ -566,6 +661,16 @@ class _HashJoin:
                 bucket.append(free)
         self.keys = []
         self.table = table
+
+
+def _items_getter(positions: Sequence[int]) -> Callable[[tuple], tuple]:
+    """Return a function picking the items at `positions` of a tuple, as a tuple."""
+    if not positions:
+        return lambda items: ()
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda items: (items[position],)
+    return operator.itemgetter(*positions)
 
 
 def _names(pattern: tuple) -> tuple[str, ...]:
@@ -681,54 +786,112 @@ def _compile(store: NStore, patterns: tuple) -> tuple[_Shape, list, list[_Stage]
     return first_shape, first_constants, stages, schema
 
 
-async def _first_rows(
+async def _first_chunks(
     tx: Any, store: NStore, shape: _Shape, constants: list
-) -> AsyncIterator[tuple]:
+) -> AsyncIterator[list[tuple]]:
     begin = _begin(store, shape, constants)
     begin_length = len(begin)
     unpack = found.unpack
-    positions = [shape.names.index(name) for name in dict.fromkeys(shape.names)]
-    async for key, _ in found.query(tx, begin, found.next_prefix(begin)):
-        values = unpack(key[begin_length:])
-        if shape.equal:
-            if not _same_items(values, shape.equal):
+    equal = shape.equal
+    distinct = _items_getter([shape.names.index(name) for name in dict.fromkeys(shape.names)])
+    async for rows in _chunks(tx, begin, found.next_prefix(begin)):
+        values = [unpack(key, begin_length) for key, _ in rows]
+        if equal:
+            values = [distinct(row) for row in values if _same_items(row, equal)]
+            if not values:
                 continue
-            values = tuple([values[position] for position in positions])
         yield values
 
 
-async def _join_rows(
-    tx: Any, store: NStore, stage: _Stage, rows: AsyncIterator[tuple]
-) -> AsyncIterator[tuple]:
+async def _join_chunks(
+    tx: Any, store: NStore, stage: _Stage, chunks: AsyncIterator[list[tuple]]
+) -> AsyncIterator[list[tuple]]:
+    """Join each incoming row with the stage's pattern; yield the extended rows in
+    incoming order, in lists of about _LARGEST_CHUNK rows."""
     pack, unpack = found.pack, found.unpack
     shape, free_positions = stage.shape, stage.free_positions
+    equal = shape.equal
     reorder = free_positions != tuple(range(len(shape.names)))
+    free_items = _items_getter(free_positions)
     join = _HashJoin(store, stage.pattern, stage.constants, stage.joined, stage.free)
-    single = stage.join_positions[0] if len(stage.join_positions) == 1 else None
-    async for row in rows:
-        if stage.joined:
-            table = join.table if join.table is not None else await join.probe(tx)
-            if table is not None:
-                if single is not None:
-                    key = pack((row[single],))
-                else:
-                    key = b"".join([pack((row[position],)) for position in stage.join_positions])
-                for free in table.get(key, ()):
-                    yield row + free
-                continue
-        packed = list(stage.constants)
-        for column, position in stage.substitutions:
-            packed[column] = pack((row[position],))
-        begin = _begin(store, shape, packed)
-        begin_length = len(begin)
-        async for key, _ in found.query(tx, begin, found.next_prefix(begin)):
-            values = unpack(key[begin_length:])
-            if shape.equal:
-                if not _same_items(values, shape.equal):
-                    continue
-            if reorder:
-                values = tuple([values[position] for position in free_positions])
-            yield row + values
+    join_positions = stage.join_positions
+    single = join_positions[0] if len(join_positions) == 1 else None
+    join_items = _items_getter(join_positions)
+    out: list[tuple] = []
+    async for chunk in chunks:
+        last = len(chunk) - 1
+        for number, row in enumerate(chunk):
+            if len(out) >= _LARGEST_CHUNK:
+                yield out
+                out = []
+            if join_positions:
+                table = join.table
+                if table is None:
+                    table = await join.probe(tx, last - number)
+                if table is not None:
+                    # the rest of the chunk joins in memory, a slice at a time so that
+                    # what waits in `out` stays small
+                    for start in range(number, last + 1, _HASH_JOIN_SLICE):
+                        rows = chunk[start : start + _HASH_JOIN_SLICE]
+                        out.extend(_hash_join(table, rows, single, join_items))
+                        if len(out) >= _LARGEST_CHUNK:
+                            yield out
+                            out = []
+                    break
+            packed = list(stage.constants)
+            for column, position in stage.substitutions:
+                packed[column] = pack((row[position],))
+            begin = _begin(store, shape, packed)
+            begin_length = len(begin)
+            end = found.next_prefix(begin)
+            # most probes find a few rows: one read, without the machinery of _chunks
+            rows = await found.all(found.query(tx, begin, end, limit=_LARGEST_CHUNK))
+            while True:
+                for key, _ in rows:
+                    values = unpack(key, begin_length)
+                    if equal and not _same_items(values, equal):
+                        continue
+                    if reorder:
+                        values = free_items(values)
+                    out.append(row + values)
+                if len(rows) < _LARGEST_CHUNK:
+                    break
+                yield out
+                out = []
+                begin = rows[-1][0] + b"\x00"
+                rows = await found.all(found.query(tx, begin, end, limit=_LARGEST_CHUNK))
+        if out:
+            yield out
+            out = []
+
+
+_HASH_JOIN_SLICE = 256
+
+
+def _hash_join(
+    table: dict[bytes, list[tuple]],
+    rows: list[tuple],
+    single: int | None,
+    join_items: Callable[[tuple], tuple],
+) -> list[tuple]:
+    """Each row extended by every match in `table`, in order; the join key is the
+    encoding of `join_items(row)` (of item `single`, when it is the only one)."""
+    pack, get = found.pack, table.get
+    out: list[tuple] = []
+    append = out.append
+    if single is not None:
+        for row in rows:
+            bucket = get(pack((row[single],)))
+            if bucket is not None:
+                for free in bucket:
+                    append(row + free)
+        return out
+    for row in rows:
+        bucket = get(pack(join_items(row)))
+        if bucket is not None:
+            for free in bucket:
+                append(row + free)
+    return out
 
 
 async def _query(
@@ -737,17 +900,21 @@ async def _query(
     if limit == 0:
         return
     first_shape, first_constants, stages, schema = _compile(store, patterns)
-    rows = _first_rows(tx, store, first_shape, first_constants)
+    chunks = _first_chunks(tx, store, first_shape, first_constants)
     for stage in stages:
-        rows = _join_rows(tx, store, stage, rows)
-    produced = 0
-    async for row in rows:
+        chunks = _join_chunks(tx, store, stage, chunks)
+    bind = _binder(schema, _EMPTY)
+    async for rows in chunks:
         if offset:
-            offset -= 1
-            continue
-        yield Binding(zip(schema, row, strict=False))  # equal lengths by construction
-        produced += 1
-        if limit is not None and produced >= limit:
+            skipped = min(offset, len(rows))
+            rows = rows[skipped:]
+            offset -= skipped
+        if limit is not None:
+            rows = rows[:limit]
+            limit -= len(rows)
+        for binding in bind(rows):
+            yield binding
+        if limit == 0:
             return
 
 
@@ -787,9 +954,11 @@ async def count(tx: Any, store: NStore, pattern: tuple) -> int:
     begin = _begin(store, shape, packed)
     total = 0
     if shape.equal:
-        async for _ in _scan(tx, begin, shape, _EMPTY):
-            total += 1
+        unpack, begin_length = found.unpack, len(begin)
+        async for rows in _chunks(tx, begin, found.next_prefix(begin)):
+            for key, _ in rows:
+                total += _same_items(unpack(key, begin_length), shape.equal)
         return total
-    async for _ in found.query(tx, begin, found.next_prefix(begin)):
-        total += 1
+    async for rows in _chunks(tx, begin, found.next_prefix(begin)):
+        total += len(rows)
     return total
