@@ -193,6 +193,57 @@ async def test_bad_input_raises_a_typed_error_and_writes_nothing(db, store, call
     assert await everything(db) == before
 
 
+async def test_index_many_stores_what_one_index_per_document_stores(db):
+    """Random batches — new documents, re-indexed ones, a docid twice in one batch —
+    through index_many into one store and through index into another: same keys, same
+    values, same statistics."""
+    rng = random.Random(11)
+    vocabulary = [f"w{i}" for i in range(40)]
+    one_by_one = pstore.make("docs", ("one",))
+    at_once = pstore.make("docs", ("many",))
+    for _ in range(8):
+        batch = [
+            (rng.choice([rng.randrange(50), f"d{rng.randrange(10)}"]),
+             Counter(rng.choices(vocabulary, k=rng.randrange(1, 30))))
+            for _ in range(rng.randrange(0, 40))
+        ]  # fmt: skip
+
+        async def write(tx, batch=batch):
+            for docid, counter in batch:
+                await pstore.index(tx, one_by_one, docid, counter)
+            await pstore.index_many(tx, at_once, batch)
+
+        await run(db, write)
+    rows = await everything(db)
+
+    def under(store):
+        return [(k[len(store.prefix) :], v) for k, v in rows if k.startswith(store.prefix)]
+
+    assert under(one_by_one) == under(at_once) != []
+
+
+@pytest.mark.parametrize(
+    ("documents", "error", "words"),
+    [
+        ([("new", {"a": 1}), ("d", {"a": 0})], PStoreException, "positive"),
+        ([("new", {"a": 1}), (object(), {"a": 1})], PStoreException, "packed"),
+        ([("new", {"a": 1}), ("d", ["a"])], InvalidType, "mapping"),
+        ([("new", {"a": 1}), ("d",)], InvalidType, "pairs"),
+        ("text", InvalidType, "iterable"),
+    ],
+)
+async def test_index_many_checks_every_document_before_writing(db, store, documents, error, words):
+    await index_all(db, store, {"indexed": "some text"})
+    before = await everything(db)
+
+    async def attempt(tx):
+        with pytest.raises(error, match=words):
+            await pstore.index_many(tx, store, documents)
+
+    await run(db, attempt)
+    assert await everything(db) == before
+
+
 async def test_randomized_against_a_python_model(db, store):
     """Random indexing, re-indexing and deletes; every search must return the model's
     BM25 ranking (scores to 1e-9, same order, ties by docid)."""
