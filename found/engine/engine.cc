@@ -358,7 +358,7 @@ Version Engine::clock_version() const {
     return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 - kEpochMicros;
 }
 
-Version Engine::read_version() {
+Version Engine::read_version(ReaderPin* pin) {
     SharedLayout& shared = shared_.layout();
     Version version;
     int64_t committing = shared.committing.load();
@@ -370,6 +370,7 @@ Version Engine::read_version() {
         committing = shared.committing.load();
         version = committing ? std::min(now, committing - 1) : now;
     }
+    if (pin) pin->hold(this, version);
     catch_up();
     return version;
 }
@@ -497,10 +498,54 @@ void Engine::apply_followed(std::vector<LoggedCommit>& commits, std::vector<Futu
 }
 
 void Engine::forget_old_conflicts() {
-    if (conflicts_.size() > 4096 && conflicts_.size() > 2 * conflicts_size_after_forget_) {
-        conflicts_.forget_before(current_version() - knobs().mvcc_window_versions);
-        conflicts_size_after_forget_ = conflicts_.size();
+    if (conflicts_.size() <= 4096 || conflicts_.size() <= 2 * conflicts_size_after_forget_) return;
+    /* Keep what a live transaction may still conflict with: writes after its read
+     * version. A transaction holding no pin (a read version set by hand, or taken just
+     * before the pin) that reads below the floor fails 1020 — never a missed conflict. */
+    const SharedLayout& shared = shared_.layout();
+    const int64_t committing = shared.committing.load();
+    Version floor = committing ? committing - 1 : shared.max_version.load();
+    {
+        std::lock_guard<std::mutex> lock(readers_mutex_);
+        if (!readers_.empty()) floor = std::min(floor, *readers_.begin());
     }
+    floor = std::max(floor, current_version() - knobs().mvcc_window_versions);
+    floor = std::min(floor, applied_version_);
+    if (floor <= conflict_floor_) floor = conflict_floor_;
+    conflicts_.forget_before(floor);
+    conflict_floor_ = floor;
+    conflicts_size_after_forget_ = conflicts_.size();
+}
+
+std::multiset<Version>::iterator Engine::pin_reader(Version version) {
+    std::lock_guard<std::mutex> lock(readers_mutex_);
+    return readers_.insert(version);
+}
+
+void Engine::unpin_reader(std::multiset<Version>::iterator at) {
+    std::lock_guard<std::mutex> lock(readers_mutex_);
+    readers_.erase(at);
+}
+
+void ReaderPin::hold(Engine* engine, Version version) {
+    reset();
+    engine_ = engine;
+    at_ = engine->pin_reader(version);
+}
+
+void ReaderPin::reset() {
+    if (engine_) engine_->unpin_reader(at_);
+    engine_ = nullptr;
+}
+
+ReaderPin& ReaderPin::operator=(ReaderPin&& other) noexcept {
+    if (this != &other) {
+        reset();
+        engine_ = other.engine_;
+        at_ = other.at_;
+        other.engine_ = nullptr;
+    }
+    return *this;
 }
 
 int Engine::cut_dead_batch() {
@@ -635,8 +680,10 @@ std::vector<std::function<void()>> Engine::process_commits(
     auto fail_all = [&](int error) {
         for (auto& request : batch) {
             auto shared_request = std::make_shared<std::unique_ptr<CommitRequest>>(std::move(request));
-            completions.push_back(
-                [shared_request, error] { (*shared_request)->done(error, 0, std::string()); });
+            completions.push_back([shared_request, error] {
+                (*shared_request)->reader_pin.reset();
+                (*shared_request)->done(error, 0, std::string());
+            });
         }
         return completions;
     };
@@ -820,6 +867,7 @@ std::vector<std::function<void()>> Engine::process_commits(
         auto request = std::make_shared<std::unique_ptr<CommitRequest>>(std::move(batch[i]));
         Outcome outcome = outcomes[i];
         completions.push_back([request, outcome] {
+            (*request)->reader_pin.reset(); /* before done: it may release the engine */
             (*request)->done(outcome.error, outcome.version, outcome.versionstamp);
         });
     }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,8 +42,29 @@ struct Mutation {
     std::string param; /* value, end key or atomic operand */
 };
 
+class Engine;
+
+/* A live transaction's read version, held so the resolver keeps the conflict history it
+ * may still need (older history is forgotten; see Engine::forget_old_conflicts). */
+class ReaderPin {
+public:
+    ReaderPin() = default;
+    ReaderPin(const ReaderPin&) = delete;
+    ReaderPin& operator=(const ReaderPin&) = delete;
+    ReaderPin(ReaderPin&& other) noexcept { *this = std::move(other); }
+    ReaderPin& operator=(ReaderPin&& other) noexcept;
+    ~ReaderPin() { reset(); }
+    void hold(Engine* engine, Version version);
+    void reset();
+
+private:
+    Engine* engine_ = nullptr;
+    std::multiset<Version>::iterator at_;
+};
+
 struct CommitRequest {
     Version read_version = 0;
+    ReaderPin reader_pin; /* released once the request is resolved and done */
     int api_version = 0;
     std::vector<KeyRange> read_ranges;
     std::vector<KeyRange> write_ranges;
@@ -79,8 +101,9 @@ public:
     void release();
 
     /* --- versions --- */
-    /* A read version that sees every acknowledged commit (never blocks). */
-    Version read_version();
+    /* A read version that sees every acknowledged commit (never blocks); held in `pin`
+     * (when given) before this process follows the log. */
+    Version read_version(ReaderPin* pin = nullptr);
     /* 0 when reads at `version` may proceed now, 1007 when too old, or -1 when they must
      * wait (a future version, or a commit at that version still in flight). */
     int check_read_version(Version version);
@@ -90,6 +113,10 @@ public:
     /* --- reads: hold data_mutex() shared while using store() --- */
     std::shared_mutex& data_mutex() { return data_mutex_; }
     const Store& store() const { return store_; }
+
+    /* --- read versions held by live transactions (see ReaderPin) --- */
+    std::multiset<Version>::iterator pin_reader(Version version);
+    void unpin_reader(std::multiset<Version>::iterator at);
 
     /* --- commits --- */
     void submit(std::unique_ptr<CommitRequest> request);
@@ -129,7 +156,8 @@ private:
     /* Under the commit lock and follow_mutex_: when a committer died between announcing
      * its batch and publishing it, cuts what it left past the published end. */
     int cut_dead_batch();
-    /* Under follow_mutex_: drops conflict history older than the MVCC window, now and then. */
+    /* Under follow_mutex_: now and then drops the conflict history no live transaction
+     * of this process can need (older than its oldest read version). */
     void forget_old_conflicts();
     /* The network-thread timer: follows other processes' commits (for watches) and cuts
      * off the batch of a committer that died. */
@@ -175,8 +203,12 @@ private:
      * touch the conflict map, the store and the log position). */
     std::mutex follow_mutex_;
     std::string follow_error_;
-    /* Commits reading below this version fail 1020: their conflict history was skipped. */
+    /* Commits reading below this version fail 1020: their conflict history was forgotten
+     * or skipped. */
     Version conflict_floor_ = 0;
+
+    std::mutex readers_mutex_;
+    std::multiset<Version> readers_;
 
     std::shared_mutex data_mutex_;
     Store store_;

@@ -233,6 +233,7 @@ Transaction::Transaction(Database* database) : database_(database), engine_(data
 Transaction::~Transaction() {
     live_objects().transactions.fetch_sub(1, std::memory_order_relaxed);
     if (versionstamp_future_) versionstamp_future_->release();
+    reader_pin_.reset();
     engine_->release();
 }
 
@@ -272,6 +273,7 @@ void Transaction::soft_reset(std::vector<Future*>* to_fail) {
     approximate_size_ = 0;
     total_cost_ = 0;
     read_version_ = 0;
+    reader_pin_.reset();
     deferred_error_ = 0;
     tracing_set_late_ = false;
     commit_state_ = CommitState::kIdle;
@@ -500,7 +502,7 @@ void Transaction::add_write_range(std::string begin, std::string end) {
 int Transaction::ensure_read_version() {
     if (read_version_ == 0) {
         if (engine_->unavailable()) return kWait;
-        read_version_ = engine_->read_version();
+        read_version_ = engine_->read_version(&reader_pin_);
     }
     if (engine_->unavailable()) return kWait;
     int rc = engine_->check_read_version(read_version_);
@@ -575,6 +577,7 @@ void Transaction::set_read_version(int64_t version) {
     if (read_version_ != 0) return defer_error(kReadVersionAlreadySet);
     if (version <= 0) return defer_error(kVersionInvalid);
     read_version_ = version;
+    reader_pin_.hold(engine_, version);
 }
 
 Future* Transaction::get_read_version() {
@@ -589,7 +592,7 @@ Future* Transaction::get_read_version() {
             pending_.push_back(f);
             return f;
         }
-        read_version_ = engine_->read_version();
+        read_version_ = engine_->read_version(&reader_pin_);
     }
     Future* f = new Future(FutureKind::kInt64);
     f->int64_value = read_version_;
@@ -1104,9 +1107,10 @@ Future* Transaction::commit() {
         watches_.swap(watches);
         return Future::failed(FutureKind::kVoid, kTransactionTooLarge);
     }
-    if (read_version_ == 0) read_version_ = engine_->read_version();
+    if (read_version_ == 0) read_version_ = engine_->read_version(&reader_pin_);
     auto request = std::make_unique<CommitRequest>();
     request->read_version = read_version_;
+    request->reader_pin = std::move(reader_pin_); /* until the commit is resolved */
     request->api_version = 730;
     /* Nothing reads these after commit (later operations fail 2017; on_error and reset
      * clear them), so they move into the request. */

@@ -178,6 +178,7 @@ private:
 
     Options options_;
     Version read_version_ = 0;
+    ReaderPin reader_pin_; /* read_version_, held while this transaction may commit */
     int deferred_error_ = 0;
     CommitState commit_state_ = CommitState::kIdle;
     bool poisoned_ = false;
