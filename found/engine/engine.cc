@@ -186,6 +186,7 @@ int Engine::load(std::string* message) {
             shared_.unlock_commit();
             return kDatabaseLocked;
         }
+        if (shared_.valid_for_this_boot()) finish_dead_rotation(); /* before loading the log */
         shared_.unlock_commit();
         if (!shared_.valid_for_this_boot()) {
             *message = "data directory " + directory_ +
@@ -259,10 +260,14 @@ int Engine::recover_alone(std::string* message) {
 }
 
 int Engine::reload(std::string* message) {
-    for (int attempt = 0; attempt < 100; attempt++) {
+    for (int attempt = 0; attempt < 1000; attempt++) {
         const int64_t position = shared_.layout().log_position.load();
         if (int rc = wal_.attach(directory_, message)) return rc;
-        if (wal_.generation() != position_generation(position)) continue; /* just rotated */
+        if (wal_.generation() != position_generation(position)) {
+            /* Rotated between reading the position and opening the log: look again. */
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            continue;
+        }
         /* The snapshot is opened after the log: it is the one this log's rotation was
          * based on, or a newer one (records it covers are skipped). */
         Store fresh;
@@ -329,7 +334,7 @@ void Engine::release() {
         if (flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) {
             std::lock_guard<std::mutex> follow_lock(follow_mutex_);
             std::vector<Future*> none;
-            if (follow(&none) == 0 && cut_dead_batch() == 0) wal_.trim();
+            if (recover_dead_holder(&none) == 0) wal_.trim();
         }
         shared_.unlock_commit();
     }
@@ -548,6 +553,30 @@ ReaderPin& ReaderPin::operator=(ReaderPin&& other) noexcept {
     return *this;
 }
 
+int Engine::recover_dead_holder(std::vector<Future*>* fired) {
+    int rc = follow(fired);
+    if (rc == 0 && shared_.layout().rotating.load() != 0) {
+        finish_dead_rotation();
+        rc = follow(fired); /* into the new log, if the rotation was finished */
+    }
+    return rc == 0 ? cut_dead_batch() : rc;
+}
+
+void Engine::finish_dead_rotation() {
+    SharedLayout& shared = shared_.layout();
+    const int64_t rotating = shared.rotating.load();
+    if (rotating == 0) return;
+    if (Wal::generation_on_disk(directory_) == position_generation(rotating)) {
+        /* Renamed into place, not yet published: the new log holds exactly what the old
+         * one held from the cut on (nobody appended while the rotator held the lock). */
+        Wal::sync_directory(directory_);
+        shared.log_position.store(rotating);
+    } else {
+        unlink((directory_ + "/wal.tmp").c_str()); /* died before the rename */
+    }
+    shared.rotating.store(0);
+}
+
 int Engine::cut_dead_batch() {
     SharedLayout& shared = shared_.layout();
     if (shared.committing.load() == 0) return 0;
@@ -557,20 +586,24 @@ int Engine::cut_dead_batch() {
 }
 
 void Engine::poll() {
-    catch_up();
-    /* A batch announced for long with its lock free: its committer died. Read versions
-     * stay below it until it is cut off (otherwise no process may commit for a while). */
-    if (memory_ || shared_.layout().committing.load() == 0) return;
-    std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
-    if (!pipeline.owns_lock()) return; /* this process is committing: it will cut it */
-    if (!shared_.try_lock_commit()) return;
-    std::vector<Future*> fired;
-    {
-        std::lock_guard<std::mutex> follow_lock(follow_mutex_);
-        if (follow(&fired) == 0) cut_dead_batch();
+    /* A batch or a rotation announced with the commit lock free: its process died. Read
+     * versions stay below such a batch until it is cut off (and nobody could commit for
+     * long if no process committed again), so whoever notices first recovers. */
+    const SharedLayout& shared = shared_.layout();
+    if (!memory_ && (shared.committing.load() != 0 || shared.rotating.load() != 0)) {
+        std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
+        /* (When this process holds the pipeline it is committing: it recovers itself.) */
+        if (pipeline.owns_lock() && shared_.try_lock_commit()) {
+            std::vector<Future*> fired;
+            {
+                std::lock_guard<std::mutex> follow_lock(follow_mutex_);
+                recover_dead_holder(&fired);
+            }
+            shared_.unlock_commit();
+            complete_watches(std::move(fired));
+        }
     }
-    shared_.unlock_commit();
-    complete_watches(std::move(fired));
+    catch_up();
 }
 
 void Engine::complete_watches(std::vector<Future*> fired) {
@@ -691,8 +724,7 @@ std::vector<std::function<void()>> Engine::process_commits(
     SharedLayout& shared = shared_.layout();
     std::vector<Future*> fired_by_others;
     std::unique_lock<std::mutex> follow_lock(follow_mutex_);
-    int follow_error = memory_ ? 0 : follow(&fired_by_others);
-    if (!follow_error) follow_error = cut_dead_batch();
+    const int follow_error = memory_ ? cut_dead_batch() : recover_dead_holder(&fired_by_others);
     if (follow_error) {
         follow_lock.unlock();
         shared_.unlock_commit();
@@ -964,20 +996,31 @@ void Engine::finish_checkpoint(int error, Version version, int64_t log_position,
     if (!error) {
         {
             std::lock_guard<std::mutex> follow_lock(follow_mutex_);
-            error = follow(&fired);
+            error = recover_dead_holder(&fired);
             if (error) rotate_message = follow_error_;
             const int64_t generation = position_generation(log_position);
             if (!error && position_generation(local_position_.load()) != generation) {
                 error = kIoError; /* only the checkpoint lock's holder rotates: cannot happen */
                 rotate_message = "the log rotated under a running checkpoint";
             }
-            if (!error) error = wal_.rotate(position_offset(log_position), generation + 1, &rotate_message);
+            int64_t new_size = 0;
+            if (!error)
+                error = wal_.prepare_rotation(position_offset(log_position), generation + 1, &new_size,
+                                              &rotate_message);
             if (!error) {
+                /* Announce the rotation before the rename: if this process dies in between,
+                 * the next holder of the commit lock finishes it (see finish_dead_rotation). */
                 SharedLayout& shared = shared_.layout();
+                const int64_t position = make_position(generation + 1, new_size);
                 shared.rotation.store(make_position(generation + 1, position_offset(log_position)));
-                const int64_t position = make_position(generation + 1, wal_.size());
-                local_position_.store(position);
-                shared.log_position.store(position);
+                shared.rotating.store(position);
+                error = wal_.finish_rotation(&rotate_message);
+                if (!error) {
+                    local_position_.store(position);
+                    shared.log_position.store(position);
+                }
+                shared.rotating.store(0);
+                if (!error) Wal::sync_directory(directory_);
             }
         }
         shared_.unlock_commit();

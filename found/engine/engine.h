@@ -153,8 +153,11 @@ private:
     /* A version for the next commit (above every read version handed out); the first of a
      * batch also announces the batch so read versions stay below it. */
     Version next_commit_version(bool first_of_batch);
-    /* Under the commit lock and follow_mutex_: when a committer died between announcing
-     * its batch and publishing it, cuts what it left past the published end. */
+    /* Under the commit lock and follow_mutex_: follows the log, then repairs what a process
+     * that died holding the lock left — a rotation renamed but not published (finished),
+     * a batch announced but not published (cut off past the published end). */
+    int recover_dead_holder(std::vector<Future*>* fired);
+    void finish_dead_rotation();
     int cut_dead_batch();
     /* Under follow_mutex_: now and then drops the conflict history no live transaction
      * of this process can need (older than its oldest read version). */

@@ -94,6 +94,7 @@ void SharedState::initialise(int64_t log_position, int64_t max_version) {
     new (&layout_->max_version) std::atomic<int64_t>(max_version);
     new (&layout_->committing) std::atomic<int64_t>(0);
     new (&layout_->rotation) std::atomic<int64_t>(0);
+    new (&layout_->rotating) std::atomic<int64_t>(0);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     memcpy(layout_->magic, kMagic, 8);
 }

@@ -38,6 +38,10 @@ struct SharedLayout {
      * the new log's records begin). A process still reading the previous log finishes it
      * up to there and continues after the new log's header. */
     std::atomic<int64_t> rotation;
+    /* While a rotation renames the new log into place: the position the new log will be
+     * published at; 0 otherwise. Left set by a process that died rotating: the next
+     * holder of the commit lock finishes (or abandons) the rotation before appending. */
+    std::atomic<int64_t> rotating;
 };
 
 static_assert(std::atomic<int64_t>::is_always_lock_free,

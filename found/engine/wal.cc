@@ -143,14 +143,6 @@ bool valid_record_after(const std::string& contents, size_t from) {
     return false;
 }
 
-int sync_directory(const std::string& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return kIoError;
-    int rc = fsync(fd);
-    close(fd);
-    return rc == 0 ? 0 : kIoError;
-}
-
 bool read_all(int fd, std::string* out) {
     struct stat st;
     if (fstat(fd, &st) != 0) return false;
@@ -169,6 +161,25 @@ bool read_all(int fd, std::string* out) {
 
 Wal::~Wal() {
     if (fd_ >= 0) close(fd_);
+    if (pending_fd_ >= 0) close(pending_fd_);
+}
+
+int Wal::sync_directory(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return kIoError;
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? 0 : kIoError;
+}
+
+int64_t Wal::generation_on_disk(const std::string& dir) {
+    int fd = ::open((dir + "/wal.log").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char header[kHeaderSize];
+    const ssize_t n = pread(fd, header, kHeaderSize, 0);
+    close(fd);
+    if (n != (ssize_t)kHeaderSize || memcmp(header, kMagic, 8) != 0) return -1;
+    return get_u32(header + 12);
 }
 
 void Wal::encode(const LoggedCommit& commit, std::string* out) {
@@ -417,7 +428,8 @@ int Wal::truncate(int64_t size) {
     return 0;
 }
 
-int Wal::rotate(int64_t offset, int64_t generation, std::string* message) {
+int Wal::prepare_rotation(int64_t offset, int64_t generation, int64_t* new_size,
+                          std::string* message) {
     std::string tail((size_t)(size_ - offset), '\0');
     size_t done = 0;
     while (done < tail.size()) {
@@ -431,7 +443,7 @@ int Wal::rotate(int64_t offset, int64_t generation, std::string* message) {
     }
     std::string contents = header_bytes(generation);
     contents.append(tail);
-    const std::string temporary = dir_ + "/wal.tmp", path = dir_ + "/wal.log";
+    const std::string temporary = dir_ + "/wal.tmp";
     int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         *message = "cannot create " + temporary + ": " + strerror(errno);
@@ -444,20 +456,40 @@ int Wal::rotate(int64_t offset, int64_t generation, std::string* message) {
         if (n <= 0) break;
         done += (size_t)n;
     }
-    if (done != contents.size() || fdatasync(fd) != 0 || rename(temporary.c_str(), path.c_str()) != 0 ||
-        sync_directory(dir_) != 0) {
+    if (done != contents.size() || fdatasync(fd) != 0) {
         close(fd);
         unlink(temporary.c_str());
-        *message = "cannot rotate " + path;
+        *message = "cannot write " + temporary;
         return kIoError;
     }
+    pending_fd_ = fd;
+    pending_generation_ = generation;
+    *new_size = (int64_t)contents.size();
+    return 0;
+}
+
+int Wal::finish_rotation(std::string* message) {
+    const std::string temporary = dir_ + "/wal.tmp", path = dir_ + "/wal.log";
+    if (rename(temporary.c_str(), path.c_str()) != 0) {
+        abandon_rotation();
+        *message = "cannot rotate " + path + ": " + strerror(errno);
+        return kIoError;
+    }
+    struct stat st;
     close(fd_);
-    fd_ = fd;
-    size_ = (int64_t)contents.size();
+    fd_ = pending_fd_;
+    pending_fd_ = -1;
+    size_ = fstat(fd_, &st) == 0 ? (int64_t)st.st_size : kHeaderSize;
     allocated_ = size_;
-    generation_ = generation;
+    generation_ = pending_generation_;
     format_ = kFormatVersion;
     return 0;
+}
+
+void Wal::abandon_rotation() {
+    if (pending_fd_ >= 0) close(pending_fd_);
+    pending_fd_ = -1;
+    unlink((dir_ + "/wal.tmp").c_str());
 }
 
 }  // namespace found

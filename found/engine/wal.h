@@ -53,10 +53,19 @@ public:
     /* Decodes the published records in [from, to); any damage there is corruption (1522). */
     int read(int64_t from, int64_t to, std::vector<LoggedCommit>* out, std::string* message) const;
 
-    /* Replaces the log by a new one of generation `generation` holding only the records
-     * from byte `offset` on (those a checkpoint does not cover): written to wal.tmp,
-     * synced, renamed. 0 or 1510. */
-    int rotate(int64_t offset, int64_t generation, std::string* message);
+    /* Replacing the log by a new one of generation `generation` holding only the records
+     * from byte `offset` on (those a checkpoint does not cover), in two steps so processes
+     * sharing the log can be told in between: write and sync wal.tmp (returning the new
+     * log's size), then rename it over wal.log (the caller syncs the directory: should
+     * the rename be lost in a power failure, the old log holds every record of the new
+     * one). 0 or 1510. */
+    int prepare_rotation(int64_t offset, int64_t generation, int64_t* new_size, std::string* message);
+    int finish_rotation(std::string* message);
+    void abandon_rotation();
+
+    /* The generation in the header of `<dir>/wal.log` (-1 when unreadable). */
+    static int64_t generation_on_disk(const std::string& dir);
+    static int sync_directory(const std::string& dir);
 
     /* Where the next append goes (the published end, after following other processes). */
     void set_size(int64_t size) { size_ = size; }
@@ -88,6 +97,8 @@ private:
     int64_t allocated_ = 0; /* the file's size: zeros from size_ on */
     int64_t generation_ = 0;
     uint32_t format_ = 0;
+    int pending_fd_ = -1; /* wal.tmp between prepare_rotation and finish_rotation */
+    int64_t pending_generation_ = 0;
 };
 
 }  // namespace found
