@@ -408,8 +408,12 @@ class Child:
         self.held: deque[Event] = deque()
         self.errors: list[str] = []
         self.ended = False
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self.readers = [
+            threading.Thread(target=self._read_stdout, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
+        for reader in self.readers:
+            reader.start()
 
     def _read_stdout(self) -> None:
         assert self.process.stdout is not None
@@ -463,13 +467,20 @@ class Child:
         """Whether a `word` event has arrived (without waiting)."""
         while True:
             try:
-                self.held.append(self.events.get_nowait())
+                event = self.events.get_nowait()
             except queue.Empty:
                 break
+            if event[1] == ["<eof>"]:
+                self.ended = True
+            else:
+                self.held.append(event)
         return any(words[0] == word for _, words in self.held)
 
     def drain(self, word: str) -> list[Event]:
-        """Every `word` event received so far (the process may be gone)."""
+        """Every `word` event received so far; all of them once the process has ended."""
+        if self.process.poll() is not None:
+            for reader in self.readers:
+                reader.join(timeout=30)
         self.arrived(word)
         taken = [event for event in self.held if event[1][0] == word]
         self.held = deque(event for event in self.held if event[1][0] != word)
