@@ -62,7 +62,7 @@ FDB_PRELUDE = PRELUDE + textwrap.dedent(
 #   stamps LABEL N                              N versionstamped commits from 4 tasks
 #   fill N SIZE                                 N commits of one SIZE-byte value each
 #   count                                       check what `fill` wrote, in one snapshot
-#   status                                      the engine's checkpoint counters
+#   status                                      checkpoints written, log generation
 AGENT_FOUND = PRELUDE + textwrap.dedent(
     """
     import found
@@ -126,7 +126,7 @@ AGENT_FOUND = PRELUDE + textwrap.dedent(
     async def status(db):
         async with found.transaction(db) as tx:
             engine = json.loads(await found.get(tx, b"\\xff\\xff/status/json"))["found"]
-        say("status", engine["checkpoints"], engine["log_bytes"], engine["snapshot_version"])
+        say("status", engine["checkpoints"], engine["log_generation"])
 
     async def fired(future, name):
         await future
@@ -819,15 +819,24 @@ async def test_checkpoints_run_while_another_process_keeps_the_directory_open(
     tmp_path: Path, spawn: Spawn
 ):
     """With a 64 KiB checkpoint threshold, one process writes ~20 thresholds' worth while
-    another has the directory open and does nothing; the idle one then sees every write
-    (catching up across checkpoints), its watch fires, and a fresh process sees it all."""
+    two others have the directory open: one idle, one stopped (SIGSTOP) so that it falls
+    many checkpoints behind. Both then see every write (the stopped one by reloading the
+    latest checkpoint), their watches fire, a transaction the stopped one began before
+    still conflicts, and a fresh process sees it all."""
     await create(tmp_path)
     env = {"FOUND_CHECKPOINT_BYTES": "65536"}
-    idle, writer = await agents(spawn, tmp_path, "found", "found", env=env)
-    idle.send("count")
-    assert await idle.expect("count") == ["0", "0"]
-    idle.send("watch", "last")
-    await idle.expect("watching")
+    idle, frozen, writer = await agents(spawn, tmp_path, "found", "found", "found", env=env)
+    for child in (idle, frozen):
+        child.send("count")
+        assert await child.expect("count") == ["0", "0"]
+        child.send("watch", "last")
+        await child.expect("watching")
+    frozen.send("status")
+    frozen_generation = int((await frozen.expect("status"))[1])
+    frozen.send("begin")  # a transaction that read "last" before the writes below
+    frozen.send("get", "last")
+    assert await frozen.expect("value") == ["-"]
+    frozen.process.send_signal(signal.SIGSTOP)
 
     count, size = 1500, 1000
     writer.send("fill", count, size)
@@ -836,19 +845,29 @@ async def test_checkpoints_run_while_another_process_keeps_the_directory_open(
     writer.send("set", "last", "done")
     writer.send("commit")
     await writer.expect("committed")
-    assert await idle.expect("fired", timeout=10) == ["last"]
-    idle.send("count")
-    assert await idle.expect("count") == [str(count), "0"]
-    idle.send("begin")
-    idle.send("get", "last")
-    assert await idle.expect("value") == ["done"]
+    writer.send("status")
+    generation = int((await writer.expect("status"))[1])
+    assert generation >= frozen_generation + 2  # more than one rotation behind: a reload
+    frozen.process.send_signal(signal.SIGCONT)
+    frozen.send("set", "stale", "write")
+    frozen.send("commit")  # its read is stale: a reload must not lose that conflict
+    assert await frozen.expect("error", timeout=10) in (["1020"], ["1007"])
+    for child in (idle, frozen):
+        assert await child.expect("fired", timeout=10) == ["last"]
+        child.send("count")
+        assert await child.expect("count") == [str(count), "0"]
+        child.send("begin")
+        child.send("get", "last")
+        assert await child.expect("value") == ["done"]
     idle.send("set", "from-idle", "yes")
     idle.send("commit")
     await idle.expect("committed")
     checkpoints = 0
-    for child in (idle, writer):
+    for child in (idle, frozen, writer):
         child.send("status")
-        checkpoints += int((await child.expect("status"))[0])
+        written, following = map(int, await child.expect("status"))
+        checkpoints += written
+        assert following >= generation  # everyone follows the log into its newest file
     assert checkpoints >= 3, f"only {checkpoints} checkpoints ran"
 
     fresh, reader = await agents(spawn, tmp_path, "found", "fdb", env=env)
@@ -858,7 +877,7 @@ async def test_checkpoints_run_while_another_process_keeps_the_directory_open(
     reader.send("get", "from-idle")
     reader.send("get", "last")
     assert [(await reader.expect("value"))[0] for _ in range(2)] == ["yes", "done"]
-    for child in (idle, writer, fresh, reader):
+    for child in (idle, frozen, writer, fresh, reader):
         assert await child.finish() == 0, child.describe()
     result = verify_cli(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
