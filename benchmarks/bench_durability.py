@@ -181,20 +181,9 @@ async def engine_status(db: found.Database) -> dict:
         return json.loads(await found.get(tx, STATUS_KEY))["found"]
 
 
-async def open_when_free(directory: str, patience_s: float = 10.0) -> found.Database:
-    """found.open, retrying while the previous owner (a process just ending) holds the lock."""
-    deadline = time.monotonic() + patience_s
-    while True:
-        try:
-            return await found.open(directory)
-        except found.errors.DatabaseLocked:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.05)
-
-
 async def settle_and_close(db: found.Database) -> dict:
-    """Waits for a running checkpoint to end (it holds the directory), then closes."""
+    """Waits for a running checkpoint to end (so that what is measured next finds its
+    files settled), then closes."""
     while True:
         status = await engine_status(db)
         if not status["checkpoint_running"]:
@@ -431,7 +420,7 @@ def run_child(mode: str, parameters: dict, **knobs: int) -> dict:
 async def child_load(parameters: dict) -> dict:
     """Loads the dataset into a directory (run with checkpoints off: all of it in the log)."""
     data = Dataset(parameters["keys"])
-    db = await open_when_free(parameters["directory"])
+    db = await found.open(parameters["directory"])
     rate = await found_load(db, data.load_batches())
     status = await settle_and_close(db)
     return {"keys_per_s": rate, "status": status}
@@ -443,7 +432,7 @@ async def child_open(parameters: dict) -> dict:
     data = Dataset(parameters["keys"])
     probe = data.key(parameters["keys"] // 2)
     start = perf_ns()
-    db = await open_when_free(parameters["directory"])
+    db = await found.open(parameters["directory"])
     async with found.transaction(db) as tx:
         value = await found.get(tx, probe)
     seconds = (perf_ns() - start) / 1e9
@@ -459,7 +448,7 @@ async def child_open(parameters: dict) -> dict:
 async def child_checkpoint(parameters: dict) -> dict:
     """Run with FOUND_CHECKPOINT_BYTES=0: opening starts a checkpoint; times it to its end."""
     start = perf_ns()
-    db = await open_when_free(parameters["directory"])
+    db = await found.open(parameters["directory"])
     opened = perf_ns()
     while True:
         status = await engine_status(db)
@@ -481,7 +470,7 @@ async def child_latency(parameters: dict) -> dict:
     data = Dataset(parameters["keys"])
     pool = data.small_transactions()
     raw_path = Path(parameters["raw_file"])
-    db = await open_when_free(parameters["directory"])
+    db = await found.open(parameters["directory"])
     first = await engine_status(db)
     waited = perf_ns()
     while not first["checkpoint_running"] and perf_ns() - waited < 2e9:

@@ -23,12 +23,7 @@ STORM = textwrap.dedent(
     import asyncio, sys, found
     run = int(sys.argv[2])
     async def main():
-        for attempt in range(200):  # the parent may still hold the directory briefly
-            try:
-                db = await found.open(sys.argv[1])
-                break
-            except found.errors.DatabaseLocked:
-                await asyncio.sleep(0.05)
+        db = await found.open(sys.argv[1])
         counter = iter(range(10**9))
         async def commit_one(tx, index):
             value = b"%d-%d" % (run, index) * 20
