@@ -1,0 +1,150 @@
+"""A process killed in the middle of a log rotation, at the two instants that matter: just
+before and just after it renames the new log over wal.log (before it publishes the
+rotation to the other processes). The process that stays must keep every acknowledged
+commit, a new process must be able to join, and after everyone closed the data must all
+be there.
+
+The kill is exact: an LD_PRELOAD shim (built here with the C compiler the engine's build
+needs anyway) wraps rename() and raises SIGKILL around the rename of wal.tmp."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+int rename(const char *from, const char *to) {
+    int (*real)(const char *, const char *) =
+        (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+    const char *when = getenv("KILL_AT_RENAME");
+    size_t n = strlen(to);
+    int of_log = n >= 8 && strcmp(to + n - 8, "/wal.log") == 0;
+    if (of_log && when && strcmp(when, "before") == 0) raise(SIGKILL);
+    int rc = real(from, to);
+    if (of_log && rc == 0 && when && strcmp(when, "after") == 0) raise(SIGKILL);
+    return rc;
+}
+"""
+
+SURVIVOR = textwrap.dedent(
+    """
+    import asyncio, sys, found
+    async def main():
+        db = await found.open(sys.argv[1])
+        async def put(key):
+            async with found.transaction(db) as tx:
+                found.set(tx, key, b"acknowledged")
+        await put(b"before")
+        print("ready", flush=True)
+        sys.stdin.readline()  # the rotating process has died meanwhile
+        await put(b"after")
+        print("committed", flush=True)
+        sys.stdin.readline()
+        db.close()
+    asyncio.run(main())
+    """
+)
+
+ROTATOR = textwrap.dedent(
+    """
+    import asyncio, sys, found
+    async def main():
+        db = await found.open(sys.argv[1])
+        for i in range(20000):  # past FOUND_CHECKPOINT_BYTES: a checkpoint, then a rotation
+            async with found.transaction(db) as tx:
+                found.set(tx, b"fill%05d" % i, b"x" * 500)
+            await asyncio.sleep(0)
+    asyncio.run(main())
+    """
+)
+
+READER = textwrap.dedent(
+    """
+    import asyncio, sys, found
+    async def main():
+        db = await found.open(sys.argv[1])
+        async with found.transaction(db) as tx:
+            rows = await found.all(found.query(tx, b"", b"\\xff"))
+        print(len([k for k, v in rows if k.startswith(b"fill")]), dict(rows).get(b"before"),
+              dict(rows).get(b"after"))
+        db.close()
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    assert compiler, "a C compiler is needed to build the engine, and this test's shim"
+    directory = tmp_path_factory.mktemp("shim")
+    (directory / "shim.c").write_text(SHIM)
+    library = directory / "shim.so"
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-o", str(library), str(directory / "shim.c"), "-ldl"],
+        check=True,
+    )
+    return library
+
+
+def read(directory: Path) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", READER, str(directory)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    count, before, after = done.stdout.split()
+    return int(count), before, after
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_process_killed_while_rotating_the_log_loses_nothing(
+    tmp_path: Path, shim: Path, when: str
+) -> None:
+    directory = tmp_path / "db"
+    survivor = subprocess.Popen(
+        [sys.executable, "-c", SURVIVOR, str(directory)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert survivor.stdout.readline().strip() == "ready"
+        environment = dict(
+            os.environ, LD_PRELOAD=str(shim), KILL_AT_RENAME=when, FOUND_CHECKPOINT_BYTES="65536"
+        )
+        rotator = subprocess.run(
+            [sys.executable, "-c", ROTATOR, str(directory)],
+            env=environment,
+            capture_output=True,
+            timeout=120,
+        )
+        assert rotator.returncode == -9, "the rotating process was not killed at the rename"
+        survivor.stdin.write("\n")
+        survivor.stdin.flush()
+        assert survivor.stdout.readline().strip() == "committed"
+        # A new process joins while the survivor keeps the directory open.
+        joined = read(directory)
+        assert joined[1:] == ("b'acknowledged'", "b'acknowledged'")
+        survivor.stdin.write("\n")
+        survivor.stdin.flush()
+        assert survivor.wait(timeout=60) == 0
+    finally:
+        if survivor.poll() is None:
+            survivor.kill()
+    alone = read(directory)
+    assert alone == joined, "what a process saw beside the survivor differs from what stayed"
+    verified = subprocess.run(
+        [sys.executable, "-m", "found", "verify", str(directory)], capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
