@@ -1047,6 +1047,14 @@ std::string Engine::status_json() {
         keys = store_.live_keys();
         bytes = store_.live_bytes();
     }
+    /* The newest checkpoint, whichever process wrote it. */
+    int64_t last_checkpoint_unix = last_checkpoint_unix_;
+    int64_t snapshot_bytes = snapshot_bytes_;
+    struct stat st;
+    if (!memory_ && stat((directory_ + "/snapshot.dat").c_str(), &st) == 0) {
+        last_checkpoint_unix = std::max(last_checkpoint_unix, (int64_t)st.st_mtime);
+        snapshot_bytes = (int64_t)st.st_size;
+    }
     std::string escaped;
     for (char c : location_) {
         if (c == '"' || c == '\\') escaped.push_back('\\');
@@ -1059,9 +1067,9 @@ std::string Engine::status_json() {
            ",\"log_bytes\":" + std::to_string(wal_.size()) +
            ",\"log_generation\":" + std::to_string(wal_.generation()) +
            ",\"snapshot_version\":" + std::to_string(snapshot_version_) +
-           ",\"snapshot_bytes\":" + std::to_string(snapshot_bytes_) +
+           ",\"snapshot_bytes\":" + std::to_string(snapshot_bytes) +
            ",\"checkpoints\":" + std::to_string(checkpoints_) +
-           ",\"last_checkpoint_unix\":" + std::to_string(last_checkpoint_unix_) +
+           ",\"last_checkpoint_unix\":" + std::to_string(last_checkpoint_unix) +
            ",\"checkpoint_running\":" + (checkpoint_running_.load() ? "true" : "false") +
            ",\"checkpoint_error\":\"" + last_checkpoint_error_ + "\"" +
            ",\"in_memory\":" + (memory_ ? "true" : "false") +
