@@ -87,9 +87,8 @@ void Store::put(const std::string& key, const std::string* value, Version versio
 
 void Store::load_sorted(std::string&& key, std::string&& value) {
     const size_t size = key.size() + value.size();
-    Versions versions;
-    versions.push_back(VersionedValue{1, true, std::move(value)});
-    auto it = map_.emplace_hint(map_.end(), std::move(key), std::move(versions));
+    auto it = map_.emplace_hint(map_.end(), std::move(key),
+                                Versions(VersionedValue{1, true, std::move(value)}));
     index_.emplace(std::string_view(it->first), it);
     live_keys_++;
     live_bytes_ += size;

@@ -7,7 +7,6 @@
 
 #include <stdint.h>
 
-#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -24,11 +23,46 @@ struct VersionedValue {
     std::string value;
 };
 
+/* A key's versions, oldest first: a vector and the index of its first live entry. Most
+ * keys hold one version (one small allocation; a std::deque took two, ~0.6 kB); hot keys
+ * collect a version per write for the whole MVCC window, pruned from the front in O(1)
+ * each, the dead prefix dropped once it is half the vector. */
+class VersionChain {
+public:
+    using const_iterator = const VersionedValue*;
+
+    bool empty() const { return head_ == entries_.size(); }
+    size_t size() const { return entries_.size() - head_; }
+    VersionedValue& back() { return entries_.back(); }
+    const VersionedValue& back() const { return entries_.back(); }
+    const VersionedValue& operator[](size_t i) const { return entries_[head_ + i]; }
+    const_iterator begin() const { return entries_.data() + head_; }
+    const_iterator end() const { return entries_.data() + entries_.size(); }
+    /* Room for two from the start: a key written again inside the MVCC window holds two
+     * versions, and growing from one would reallocate on that first rewrite. */
+    void push_back(VersionedValue&& entry) {
+        if (entries_.capacity() == 0) entries_.reserve(2);
+        entries_.push_back(std::move(entry));
+    }
+    /* Exactly one (a row loaded from a snapshot). */
+    explicit VersionChain(VersionedValue&& only) { entries_.push_back(std::move(only)); }
+    VersionChain() = default;
+    void pop_front() {
+        entries_[head_].value = std::string();
+        if (++head_ * 2 >= entries_.size()) {
+            entries_.erase(entries_.begin(), entries_.begin() + (std::ptrdiff_t)head_);
+            head_ = 0;
+        }
+    }
+
+private:
+    std::vector<VersionedValue> entries_;
+    uint32_t head_ = 0;
+};
+
 class Store {
 public:
-    /* A key's versions, oldest first. A deque: hot keys collect a version per write for
-     * the whole MVCC window, and pruning drops them from the front in O(1) each. */
-    using Versions = std::deque<VersionedValue>;
+    using Versions = VersionChain;
     using Map = std::map<std::string, Versions, std::less<>>;
     using Iterator = Map::const_iterator;
 
