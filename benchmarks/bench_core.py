@@ -7,7 +7,7 @@ sqlite3 and this disk's raw fdatasync rate — every ratio taken within one run.
 Data: N keys (100,000; 20,000 with --quick) of 16 bytes (the record number as 16 ASCII
 digits) with 100-byte incompressible values, loaded once into one data directory that
 `found` and `fdb` share (same process, same engine) and into a sqlite3 file (WAL,
-synchronous=FULL, WITHOUT ROWID — the tuning of /work/shared/bench's `sqlite` adapter).
+synchronous=FULL, WITHOUT ROWID — the tuning of ../shared/bench's `sqlite` adapter).
 
 The machine is shared and noisy, so systems are never measured far apart: each figure
 runs its systems alternately, a chunk of operations each, rotating which goes first, and

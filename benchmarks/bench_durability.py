@@ -7,7 +7,7 @@ and open time, every ratio taken within one run.
     python benchmarks/bench_durability.py [--quick] [--keys N] [--reps N] [--load-reps N]
                                           [--duration S] [--workdir DIR] [--json FILE]
 
-Data: the shared harness's dataset (/work/shared/bench): N keys (1,000,000; 200,000 with
+Data: the shared harness's dataset (../shared/bench): N keys (1,000,000; 200,000 with
 --quick) of 16 bytes (the record number as 16 ASCII digits) with 100-byte incompressible
 values, loaded in random order in batches of 1000, one durable commit per batch (W4).
 W2 is one writer running transactions that read 10 random keys and write 10; W5 is 8

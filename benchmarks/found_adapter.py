@@ -1,8 +1,8 @@
 """Adapters that put `found` (awaited API) and the official `fdb` binding (on found's
-embedded engine) into the shared baselines harness (/work/shared/bench).
+embedded engine) into the shared baselines harness (../shared/bench).
 
-    cd /work/main && pip install -r /work/shared/bench/requirements.txt   # lmdb, rocksdict…
-    PYTHONPATH=. .venv/bin/python /work/shared/bench/run_baselines.py --quick \\
+    pip install -r ../shared/bench/requirements.txt   # lmdb, rocksdict…
+    PYTHONPATH=. .venv/bin/python ../shared/bench/run_baselines.py --quick \\
         --adapter benchmarks.found_adapter:FoundAdapter \\
         --adapter benchmarks.found_adapter:FdbAdapter --out /tmp/baselines-found.json
 

@@ -1,5 +1,5 @@
 """A reference stack machine on the official `fdb` binding, written from the protocol
-(/work/shared/spec/bindingtester.md, docs/tester.md) to check `found.tester` against.
+(../shared/spec/bindingtester.md, docs/tester.md) to check `found.tester` against.
 
 It implements the instructions `tests/tester_programs.py` generates — everything but
 UNIT_TESTS — plainly and synchronously: an operation is issued
