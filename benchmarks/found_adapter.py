@@ -138,12 +138,10 @@ _DURABILITY = (
 # ==================================================================== found (awaited)
 
 
-async def _get(tx: found.Transaction, key: bytes) -> bytes | None:
-    return await found.get(tx, key)
-
-
 async def _range(tx: found.Transaction, begin: bytes, limit: int) -> list[KV]:
-    return [row async for row in found.query(tx, begin, KEY_SPACE_END, limit=limit)]
+    # found.all: the whole bounded range in one go (StreamingMode.WANT_ALL), the way a
+    # caller wanting a list reads it; `async for` over found.query streams row by row.
+    return await found.all(found.query(tx, begin, KEY_SPACE_END, limit=limit))
 
 
 async def _read(tx: found.Transaction, read_keys: Sequence[bytes]) -> list:
@@ -175,7 +173,9 @@ class FoundAdapter(AsyncAdapter):
 
     def config(self) -> dict:
         return {"api": "found.transactional", "reads": "sequential awaits",
-                "read_only": "snapshot=True", "range": "found.query, StreamingMode.ITERATOR"}
+                "read_only": "snapshot=True",
+                "get": "Database.get (a snapshot transaction of its own)",
+                "range": "found.all(found.query(...)), StreamingMode.WANT_ALL"}
 
     async def open(self, path: str) -> None:
         start_engine()
@@ -186,7 +186,8 @@ class FoundAdapter(AsyncAdapter):
         self._db.close()
 
     async def get(self, key: bytes) -> bytes | None:
-        return await found.transactional(self._db, _get, key, snapshot=True)
+        # A read in a snapshot transaction of its own (fdb's db[key]): one native call.
+        return await self._db.get(key)
 
     async def range(self, begin: bytes, limit: int) -> list[KV]:
         return await found.transactional(self._db, _range, begin, limit, snapshot=True)

@@ -199,6 +199,8 @@ int found_get(FDBTransaction* tr, const uint8_t* key, int key_length, int snapsh
               char* buffer, FDBFuture** out_future);
 int found_take_value(FDBFuture* f, char* buffer);
 int found_read_version(FDBTransaction* tr, int64_t* out_version, FDBFuture** out_future);
+int found_database_get(FDBDatabase* db, const uint8_t* key, int key_length, char* buffer,
+                       FDBTransaction** out_tr, FDBFuture** out_future);
 """
 
 
@@ -343,6 +345,21 @@ static int found_get(FDBTransaction* tr, const uint8_t* key, int key_length, int
     FDBFuture* f = p_transaction_get(tr, key, key_length, snapshot);
     if (!p_future_is_ready(f)) { *out_future = f; return -2; }
     return found_take_value(f, buffer);
+}
+
+/* One key read in a snapshot transaction of its own, in one call: as found_take_value
+ * when answered at once (the transaction is gone). Otherwise -2 with the transaction and
+ * the pending future (the caller awaits it, takes the value, destroys both). */
+static int found_database_get(FDBDatabase* db, const uint8_t* key, int key_length, char* buffer,
+                              FDBTransaction** out_tr, FDBFuture** out_future) {
+    FDBTransaction* tr = NULL;
+    fdb_error_t error = p_database_create_transaction(db, &tr);
+    if (error) return -(1000 + error);
+    FDBFuture* f = p_transaction_get(tr, key, key_length, 1);
+    if (!p_future_is_ready(f)) { *out_tr = tr; *out_future = f; return -2; }
+    int result = found_take_value(f, buffer);
+    p_transaction_destroy(tr);
+    return result;
 }
 
 /* 0 with the version when answered at once, an FDB error, or -2 with a pending future. */

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from . import _native, errors
 from ._capi import ffi, lib
 from ._rows import from_array as rows_from_array
 from .selectors import KeySelector, gte
-from .transaction import Transaction
+from .transaction import Transaction, _thread_scratch, transactional
+
+if TYPE_CHECKING:
+    from .database import Database
 
 T = TypeVar("T")
 
@@ -64,6 +67,54 @@ async def get(tx: Transaction, key: bytes) -> bytes | None:
         if length == -1:
             return None
     raise errors.from_code(-length - 1000)
+
+
+_per_thread = threading.local()
+
+
+def _database_get_scratch() -> tuple[object, object, object]:
+    """The calling thread's value buffer and future and transaction out-pointers."""
+    try:
+        return _per_thread.database_get
+    except AttributeError:
+        buffer, out = _thread_scratch()
+        _per_thread.database_get = scratch = (buffer, out, ffi.new("FDBTransaction**"))
+        return scratch
+
+
+async def database_get(db: Database, key: bytes) -> bytes | None:
+    """``db.get(key)``: one key in a snapshot transaction of its own, in one native call
+    when the engine answers at once; retried on retryable errors."""
+    if type(key) is not bytes:
+        key = as_key(key)
+    pointer = db._pointer
+    if pointer is None:
+        db.pointer  # noqa: B018 — raises DatabaseClosed naming the database
+    buffer, out, out_transaction = _database_get_scratch()
+    length = lib.found_database_get(pointer, key, len(key), buffer, out_transaction, out)
+    if length >= 0:
+        return ffi.unpack(buffer, length)
+    if length == -1:
+        return None
+    if length == -2:
+        transaction, future = out_transaction[0], out[0]
+        try:
+            await _native.wait(future)
+            length = lib.found_take_value(future, buffer)
+        finally:
+            lib.fdb_transaction_destroy_w(transaction)
+        if length >= 0:
+            return ffi.unpack(buffer, length)
+        if length == -1:
+            return None
+    error = errors.from_code(-length - 1000)
+    if not error.retryable:
+        raise error
+
+    async def read(tx: Transaction) -> bytes | None:
+        return await get(tx, key)
+
+    return await transactional(db, read, snapshot=True)
 
 
 async def _key_result(future: object) -> bytes:
