@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import found
@@ -19,3 +22,18 @@ async def everything(db: found.Database) -> list[tuple[bytes, bytes]]:
         return await found.all(found.query(tx, b"", b"\xff"))
 
     return await run(db, scan)
+
+
+def build_preload_shim(source: str, directory: Path) -> Path:
+    """Compiles `source` into an LD_PRELOAD library (with the C compiler the engine's
+    build needs anyway): tests use it to make one system call fail or kill a process at an
+    exact instant."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    assert compiler, "a C compiler is needed to build the engine, and the tests' shims"
+    (directory / "shim.c").write_text(source)
+    library = directory / "shim.so"
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-o", str(library), str(directory / "shim.c"), "-ldl"],
+        check=True,
+    )
+    return library

@@ -10,13 +10,13 @@ needs anyway) wraps rename() and raises SIGKILL around the rename of wal.tmp."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import build_preload_shim
 
 SHIM = r"""
 #define _GNU_SOURCE
@@ -86,16 +86,7 @@ READER = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    assert compiler, "a C compiler is needed to build the engine, and this test's shim"
-    directory = tmp_path_factory.mktemp("shim")
-    (directory / "shim.c").write_text(SHIM)
-    library = directory / "shim.so"
-    subprocess.run(
-        [compiler, "-shared", "-fPIC", "-o", str(library), str(directory / "shim.c"), "-ldl"],
-        check=True,
-    )
-    return library
+    return build_preload_shim(SHIM, tmp_path_factory.mktemp("shim"))
 
 
 def read(directory: Path) -> tuple[int, str, str]:
