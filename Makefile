@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: install demo test test-python test-engine sanitize bench fuzz lint clean
+.PHONY: install demo test test-python test-engine sanitize bench fuzz bindingtester lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,19 @@ sanitize:
 # The differential tester (found vs the official fdb binding) on a long random run.
 fuzz: install
 	FOUND_FUZZ_INSTRUCTIONS=$${FOUND_FUZZ_INSTRUCTIONS:-200000} $(PY) -m pytest -q tests/test_differential.py
+
+# FoundationDB's own bindingtester (spec §6) against the engine: needs a checkout of
+# apple/foundationdb in FDB_SRC; SEEDS, NUM_OPS, TESTS… are read by the script.
+bindingtester:
+	@if [ -z "$(FDB_SRC)" ]; then \
+	    echo "make bindingtester needs FDB_SRC=<checkout of github.com/apple/foundationdb>"; \
+	    echo "  e.g. git clone --depth 1 https://github.com/apple/foundationdb /tmp/fdb"; \
+	    echo "       make bindingtester FDB_SRC=/tmp/fdb SEEDS=\"\$$(seq 1 50)\""; \
+	    echo "  (tests/bindingtester/run.sh lists its variables)"; \
+	    exit 2; \
+	fi
+	@$(MAKE) --no-print-directory install
+	bash tests/bindingtester/run.sh "$(FDB_SRC)"
 
 bench: install
 	$(PY) benchmarks/run_all.py

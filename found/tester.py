@@ -159,7 +159,16 @@ async def _packed_range(
     mode: int,
     prefix: bytes | None = None,
 ) -> bytes:
-    """GET_RANGE*: ``pack((k1, v1, k2, v2, …))`` of the rows (those starting with ``prefix``)."""
+    """GET_RANGE*: ``pack((k1, v1, k2, v2, …))`` of the rows (those starting with ``prefix``).
+
+    Key bounds are passed as ``gte`` selectors, as the official bindings pass them: found's
+    own check of byte bounds (begin after end raises InvertedRange at the call) is skipped,
+    so the database answers — no rows, or the error it reports first (2210, 1025…).
+    """
+    if not isinstance(begin, found.KeySelector):
+        begin = found.gte(begin)
+    if not isinstance(end, found.KeySelector):
+        end = found.gte(end)
     flat: list[bytes] = []
     rows = found.query(tx, begin, end, limit=limit, reverse=bool(reverse), mode=mode)
     async for key, value in rows:
