@@ -32,6 +32,7 @@ from typing import Any
 import found
 from found import errors
 from found import tuple as tuple_layer
+from found._capi import lib
 from found.directory import DirectoryLayer
 
 RESULT_NOT_PRESENT = b"RESULT_NOT_PRESENT"
@@ -176,6 +177,25 @@ async def _packed_range(
             flat.append(key)
             flat.append(value)
     return found.pack(tuple(flat))
+
+
+def _set(tx: found.Transaction, key: bytes, value: bytes) -> None:
+    """SET: ``found.set``, except that an oversized key or value reaches the database as
+    the official bindings pass it. found raises KeyTooLarge/ValueTooLarge at the call;
+    FDB's C API takes the write and fails the transaction's later reads and its commit
+    with that error, which is what the tester must report."""
+    try:
+        found.set(tx, key, value)
+    except (errors.KeyTooLarge, errors.ValueTooLarge):
+        lib.fdb_transaction_set_w(tx.pointer, key, len(key), value, len(value))
+
+
+def _atomic(tx: found.Transaction, code: int, key: bytes, param: bytes) -> None:
+    """ATOMIC_OP: ``found.atomic``, oversized keys and parameters passed on as in ``_set``."""
+    try:
+        found.atomic(tx, code, key, param)
+    except (errors.KeyTooLarge, errors.ValueTooLarge):
+        lib.fdb_transaction_atomic_op_w(tx.pointer, key, len(key), param, len(param), code)
 
 
 async def _fail_unless_empty(tx: found.Transaction, prefix: bytes) -> None:
@@ -520,7 +540,7 @@ class StackMachine:
     @_op("SET", "_DATABASE")
     async def _set(self, number: int, suffix: str) -> None:
         key, value = await self.pop_many(2)
-        await self._write(number, suffix, found.set, key, value)
+        await self._write(number, suffix, _set, key, value)
 
     @_op("CLEAR", "_DATABASE")
     async def _clear(self, number: int, suffix: str) -> None:
@@ -542,7 +562,7 @@ class StackMachine:
         name, key, value = await self.pop_many(3)
         if name not in MUTATIONS:
             raise ProgramError(f"unknown atomic operation {name!r}")
-        await self._write(number, suffix, found.atomic, MUTATIONS[name], key, value)
+        await self._write(number, suffix, _atomic, MUTATIONS[name], key, value)
 
     @_op("READ_CONFLICT_RANGE")
     async def _read_conflict_range(self, number: int, suffix: str) -> None:
