@@ -13,7 +13,9 @@
 #     checkout lacks its generated apiversion.py/fdboptions.py);
 #   - engine/libfdb_c.so linked to `python -m found lib-path`, on LD_LIBRARY_PATH, so the
 #     driver, the python tester and found.tester all run on the embedded engine;
-#   - a cluster file `found:WORK/store`.
+#   - a cluster file `found:WORK/store`;
+#   - WORK/env.sh, setting that environment for running bindingtester.py by hand
+#     (`source WORK/env.sh`, then `bindingtester found --test-name api --seed 7 --bisect`).
 # Then it runs the tests of spec §6 and prints one line per run and a summary.
 #
 # Variables (all optional):
@@ -29,6 +31,7 @@
 #   CONCURRENCY  threads of the concurrent runs               (default: 5)
 #   HCA_OPS      operations per directory_hca thread          (default: 100)
 #   TIMEOUT      seconds per tester process                   (default: 600)
+#   LOG_LEVEL    the driver's --logging-level in WORK/logs    (default: INFO)
 #   WORK         scratch directory (kept; logs in WORK/logs)  (default: mktemp -d)
 #   PYTHON       the python to use (default: this repo's .venv/bin/python)
 # Exit status: 0 when every run passed, 1 when any failed, 2 on a setup problem.
@@ -68,6 +71,7 @@ TESTS=${TESTS:-scripted api tuple directory directory_hca api_concurrent}
 CONCURRENCY=${CONCURRENCY:-5}
 HCA_OPS=${HCA_OPS:-100}
 TIMEOUT=${TIMEOUT:-600}
+LOG_LEVEL=${LOG_LEVEL:-INFO}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/found-bindingtester.XXXXXX")}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
@@ -95,6 +99,15 @@ echo "found:$WORK/store" > "$CLUSTER"
 export LD_LIBRARY_PATH=$WORK/engine${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export PATH=$(dirname "$PYTHON"):$PATH
 
+cat > "$WORK/env.sh" <<ENV
+# source this to run bindingtester.py by hand on the same setup
+export LD_LIBRARY_PATH="$LD_LIBRARY_PATH"
+export PATH="$PATH"
+CLUSTER="$CLUSTER"
+cd "$BINDINGS/bindingtester"
+bindingtester() { "$PYTHON" bindingtester.py --cluster-file "$CLUSTER" "\$@"; }
+ENV
+
 FDB_COMMIT=$(git -C "$FDB_SRC" rev-parse HEAD 2>/dev/null || echo unknown)
 FDB_VERSION=$("$PYTHON" -c 'import fdb.apiversion as v; print(v.FDB_VERSION, v.LATEST_API_VERSION)')
 echo "found bindingtester: FDB checkout $FDB_SRC (commit $FDB_COMMIT)"
@@ -119,17 +132,20 @@ run() {
     local log=$WORK/logs/$name.log
     local started=$SECONDS status=0
     (cd "$BINDINGS/bindingtester" && "$PYTHON" bindingtester.py \
-        --cluster-file "$CLUSTER" --timeout "$TIMEOUT" --logging-level WARNING "$@") \
+        --cluster-file "$CLUSTER" --timeout "$TIMEOUT" --logging-level "$LOG_LEVEL" "$@") \
         > "$log" 2>&1 || status=$?
     local elapsed=$((SECONDS - started))
+    local api
+    api=$(sed -n 's/^Creating test at API version \([0-9]*\).*/\1/p' "$log" | head -n 1)
     if [ "$status" -eq 0 ]; then
         PASSED=$((PASSED + 1))
-        printf 'PASS  %-28s %4ds\n' "$name" "$elapsed"
+        printf 'PASS  %-30s %4ds  api %s\n' "$name" "$elapsed" "${api:-?}"
     else
         FAILED=$((FAILED + 1))
         FAILURES+=("$name: bindingtester.py $* (exit $status, log $log)")
-        printf 'FAIL  %-28s %4ds  exit %s, log %s\n' "$name" "$elapsed" "$status" "$log"
-        tail -n 25 "$log" | sed 's/^/      /'
+        printf 'FAIL  %-30s %4ds  api %s, exit %s, log %s\n' \
+            "$name" "$elapsed" "${api:-?}" "$status" "$log"
+        grep -v '^$' "$log" | tail -n 25 | sed 's/^/      /'
     fi
 }
 
