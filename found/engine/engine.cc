@@ -334,7 +334,7 @@ void Engine::release() {
         if (flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) {
             std::lock_guard<std::mutex> follow_lock(follow_mutex_);
             std::vector<Future*> none;
-            if (recover_dead_holder(&none) == 0) wal_.trim();
+            if (recover_dead_holder(&none) == 0 && sync_and_publish_all() == 0) wal_.trim();
         }
         shared_.unlock_commit();
     }
@@ -400,6 +400,49 @@ int Engine::check_read_version(Version version) {
     committing = shared.committing.load();
     if (committing && version >= committing) return -1;
     if (catch_up() != 0) return kIoError;
+    return 0;
+}
+
+Version Engine::visible_version() {
+    const int64_t committing = shared_.layout().committing.load();
+    return committing ? committing - 1 : INT64_MAX;
+}
+
+void Engine::push_unsynced(int64_t end_position, Version version) {
+    SharedLayout& shared = shared_.layout();
+    const int64_t count = shared.unsynced_count.load();
+    const int64_t slot = (shared.unsynced_first.load() + count) % kUnsyncedBatches;
+    shared.unsynced_end[slot].store(end_position);
+    shared.unsynced_version[slot].store(version);
+    shared.unsynced_count.store(count + 1);
+}
+
+void Engine::publish_unsynced(int64_t up_to) {
+    SharedLayout& shared = shared_.layout();
+    int64_t first = shared.unsynced_first.load(), count = shared.unsynced_count.load();
+    while (count > 0) {
+        const int64_t end = shared.unsynced_end[first].load();
+        /* Positions compare within a generation; after a rotation the list was emptied. */
+        if (position_generation(end) != position_generation(up_to) || end > up_to) break;
+        first = (first + 1) % kUnsyncedBatches;
+        count--;
+    }
+    shared.unsynced_first.store(first);
+    shared.unsynced_count.store(count);
+    shared.committing.store(count ? shared.unsynced_version[first].load() : 0);
+}
+
+void Engine::clear_unsynced() {
+    SharedLayout& shared = shared_.layout();
+    shared.unsynced_count.store(0);
+    shared.committing.store(0);
+}
+
+int Engine::sync_and_publish_all() {
+    /* Under the commit lock and follow_mutex_ (wal_ is at the appended end). */
+    if (shared_.layout().unsynced_count.load() == 0) return 0;
+    if (int rc = wal_.sync()) return rc;
+    publish_unsynced(local_position_.load());
     return 0;
 }
 
@@ -579,31 +622,73 @@ void Engine::finish_dead_rotation() {
 
 int Engine::cut_dead_batch() {
     SharedLayout& shared = shared_.layout();
-    if (shared.committing.load() == 0) return 0;
-    const int rc = memory_ ? 0 : wal_.truncate(wal_.size()); /* wal_ is at the published end */
-    if (rc == 0) shared.committing.store(0);
-    return rc;
+    if (!memory_ && shared.appending.load() != 0) {
+        /* Died mid-write: its torn bytes lie past the appended end (where wal_ is now). */
+        if (int rc = wal_.truncate(wal_.size())) return rc;
+        shared.appending.store(0);
+    }
+    /* Died between announcing a batch and listing it: read versions may move on. */
+    const int64_t count = shared.unsynced_count.load();
+    shared.committing.store(count ? shared.unsynced_version[shared.unsynced_first.load()].load() : 0);
+    return 0;
 }
 
 void Engine::poll() {
-    /* A batch or a rotation announced with the commit lock free: its process died. Read
-     * versions stay below such a batch until it is cut off (and nobody could commit for
-     * long if no process committed again), so whoever notices first recovers. */
+    /* What a process that died may have left: a rotation or a write in progress, or a
+     * batch announced but not listed, all with the commit lock free; or an unsynced
+     * batch nobody publishes (the oldest listed one unchanged for a whole interval).
+     * Read versions stay below such a batch, so whoever notices first recovers: cuts
+     * the torn write, finishes the rotation, or syncs and publishes what is listed. */
     const SharedLayout& shared = shared_.layout();
-    if (!memory_ && (shared.committing.load() != 0 || shared.rotating.load() != 0)) {
-        std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
-        /* (When this process holds the pipeline it is committing: it recovers itself.) */
-        if (pipeline.owns_lock() && shared_.try_lock_commit()) {
-            std::vector<Future*> fired;
-            {
-                std::lock_guard<std::mutex> follow_lock(follow_mutex_);
-                recover_dead_holder(&fired);
+    if (!memory_) {
+        const int64_t count = shared.unsynced_count.load();
+        const int64_t oldest = count ? shared.unsynced_end[shared.unsynced_first.load()].load() : 0;
+        const bool stuck = count && oldest == last_unsynced_seen_;
+        last_unsynced_seen_ = oldest;
+        const bool marks = shared.rotating.load() != 0 || shared.appending.load() != 0 ||
+                           (shared.committing.load() != 0 && count == 0);
+        if (stuck || marks) {
+            std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
+            /* (When this process holds the pipeline it is committing: it recovers itself.) */
+            if (pipeline.owns_lock() && shared_.try_lock_commit()) {
+                std::vector<Future*> fired;
+                {
+                    std::lock_guard<std::mutex> follow_lock(follow_mutex_);
+                    if (recover_dead_holder(&fired) == 0 && stuck) sync_and_publish_all();
+                }
+                shared_.unlock_commit();
+                complete_watches(std::move(fired));
             }
-            shared_.unlock_commit();
-            complete_watches(std::move(fired));
         }
     }
     catch_up();
+    recheck_watches();
+}
+
+void Engine::recheck_watches() {
+    /* Writes applied before they were durable (another process's batch, followed while it
+     * synced) fire their watches once published. */
+    const int64_t committing = shared_.layout().committing.load();
+    if (committing == last_committing_seen_ && committing == 0) return;
+    last_committing_seen_ = committing;
+    std::vector<Future*> fired;
+    {
+        std::lock_guard<std::mutex> lock(watch_mutex_);
+        std::shared_lock<std::shared_mutex> data(data_mutex_);
+        const Version visible = visible_version();
+        for (auto it = watches_.begin(); it != watches_.end();) {
+            const std::string* current = store_.get(it->first, visible);
+            const std::optional<std::string>& initial = it->second.first;
+            const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
+            if (same) {
+                ++it;
+            } else {
+                fired.push_back(it->second.second);
+                it = watches_.erase(it);
+            }
+        }
+    }
+    complete_watches(std::move(fired));
 }
 
 void Engine::complete_watches(std::vector<Future*> fired) {
@@ -656,7 +741,13 @@ void Engine::submit(std::unique_ptr<CommitRequest> request) {
         std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
         /* ...and no other process is committing: a client's thread never waits for
          * another process's sync (the lock taken here is taken again, at no cost, below). */
-        if (pipeline.owns_lock() && !shared_.try_lock_commit()) pipeline.unlock();
+        if (pipeline.owns_lock() && !shared_.try_lock_commit()) {
+            pipeline.unlock();
+        } else if (pipeline.owns_lock() && shared_.layout().unsynced_count.load() > 0) {
+            /* Behind an unsynced batch it would wait for a sync: not on a client's thread. */
+            shared_.unlock_commit();
+            pipeline.unlock();
+        }
         if (pipeline.owns_lock()) {
             std::vector<std::unique_ptr<CommitRequest>> batch;
             batch.push_back(std::move(request));
@@ -724,7 +815,10 @@ std::vector<std::function<void()>> Engine::process_commits(
     SharedLayout& shared = shared_.layout();
     std::vector<Future*> fired_by_others;
     std::unique_lock<std::mutex> follow_lock(follow_mutex_);
-    const int follow_error = memory_ ? cut_dead_batch() : recover_dead_holder(&fired_by_others);
+    int follow_error = memory_ ? 0 : recover_dead_holder(&fired_by_others);
+    /* No room to list another unsynced batch: sync and publish those listed first. */
+    if (!follow_error && !memory_ && shared.unsynced_count.load() >= kUnsyncedBatches)
+        follow_error = sync_and_publish_all();
     if (follow_error) {
         follow_lock.unlock();
         shared_.unlock_commit();
@@ -773,7 +867,10 @@ std::vector<std::function<void()>> Engine::process_commits(
             outcomes[i].error = error;
             continue;
         }
-        const Version version = next_commit_version(accepted.empty());
+        /* Announce the batch (read versions stay below it) unless an older unsynced
+         * batch already holds them lower. */
+        const Version version =
+            next_commit_version(accepted.empty() && shared.unsynced_count.load() == 0);
         const std::string stamp = big_endian_stamp(version, 0);
         LoggedCommit logged;
         logged.version = version;
@@ -831,27 +928,28 @@ std::vector<std::function<void()>> Engine::process_commits(
         accepted.push_back(std::move(logged));
     }
 
-    follow_lock.unlock(); /* readers may follow and read while the batch syncs */
+    /* Append and apply under the lock; sync without it (other processes append meanwhile,
+     * and one fdatasync covers every record before its end); then publish. */
+    bool wait_for_sync = false;
+    int dup_fd = -1;
+    int64_t batch_end = 0;
+    int io_error = 0;
     if (!accepted.empty()) {
-        int io_error = 0;
-        if (!memory_) {
-            bool needs_sync = false;
-            for (const auto& request : batch) needs_sync = needs_sync || !request->durability_risky;
-            io_error = wal_.append(records);
-            if (!io_error && knobs().sync && needs_sync) {
-                io_error = wal_.sync();
-                unsynced_ = false;
-            } else if (!io_error && knobs().sync) {
-                unsynced_ = true;
-                schedule_relaxed_sync();
-            }
+        bool relaxed = !knobs().sync;
+        if (!relaxed) {
+            relaxed = true;
+            for (const auto& request : batch) relaxed = relaxed && request->durability_risky;
         }
-        follow_lock.lock();
+        if (!memory_) {
+            const int64_t start = wal_.size();
+            shared.appending.store(1);
+            io_error = wal_.append(records);
+            if (io_error) wal_.truncate(start); /* best effort: never published */
+            shared.appending.store(0);
+        }
         if (io_error) {
             for (Outcome& o : outcomes)
                 if (!o.error && o.version) o.error = kCommitUnknownResult;
-            /* Nothing of this batch was published: cut it off again (best effort). */
-            if (!memory_) wal_.truncate(position_offset(local_position_.load()));
         } else {
             const Version oldest = oldest_readable();
             {
@@ -860,17 +958,44 @@ std::vector<std::function<void()>> Engine::process_commits(
                 applied_version_ = accepted.back().version;
             }
             if (!memory_) {
-                /* Publish: first the log end, then the end of the batch in flight. */
-                const int64_t position = make_position(wal_.generation(), wal_.size());
-                local_position_.store(position);
-                shared.log_position.store(position);
+                batch_end = make_position(wal_.generation(), wal_.size());
+                local_position_.store(batch_end);
+                shared.log_position.store(batch_end);
             }
         }
-        shared.committing.store(0);
+        if (!io_error && !memory_ && (!relaxed || shared.unsynced_count.load() > 0)) {
+            /* Durable, or relaxed behind an unsynced batch (it may become visible only
+             * with that batch): listed until a sync covers it. */
+            push_unsynced(batch_end, accepted.front().version);
+            dup_fd = wal_.duplicate_fd();
+            wait_for_sync = true;
+        } else if (shared.unsynced_count.load() == 0) {
+            shared.committing.store(0); /* published as it is (in memory, relaxed or failed) */
+        }
+        if (!io_error && relaxed && !wait_for_sync && !memory_ && knobs().sync) {
+            unsynced_ = true;
+            schedule_relaxed_sync();
+        }
         forget_old_conflicts();
-        follow_lock.unlock();
     }
+    follow_lock.unlock();
     shared_.unlock_commit();
+    if (wait_for_sync) {
+        io_error = dup_fd >= 0 && fdatasync(dup_fd) == 0 ? 0 : kIoError;
+        if (dup_fd >= 0) close(dup_fd);
+        if (io_error) {
+            /* Appended and followed by others, not known durable: a later sync may still
+             * make it so. */
+            for (Outcome& o : outcomes)
+                if (!o.error && o.version) o.error = kCommitUnknownResult;
+        } else if (shared_.lock_commit(nullptr)) {
+            publish_unsynced(batch_end);
+            shared_.unlock_commit();
+        } else {
+            for (Outcome& o : outcomes)
+                if (!o.error && o.version) o.error = kCommitUnknownResult;
+        }
+    }
     complete_watches(std::move(fired_by_others));
     if (!accepted.empty()) {
         /* Watches fire on the network thread, even when this commit ran inline on a
@@ -1018,6 +1143,7 @@ void Engine::finish_checkpoint(int error, Version version, int64_t log_position,
                 if (!error) {
                     local_position_.store(position);
                     shared.log_position.store(position);
+                    clear_unsynced(); /* the new log was synced whole */
                 }
                 shared.rotating.store(0);
                 if (!error) Wal::sync_directory(directory_);
@@ -1101,7 +1227,7 @@ void Engine::add_watch(const std::string& key, std::optional<std::string> initia
     {
         std::lock_guard<std::mutex> lock(watch_mutex_);
         std::shared_lock<std::shared_mutex> data(data_mutex_);
-        const std::string* current = store_.get(key, INT64_MAX);
+        const std::string* current = store_.get(key, visible_version());
         const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
         if (!same) {
             fire_now = true;
@@ -1140,8 +1266,9 @@ std::vector<Future*> Engine::fire_watches(const std::vector<LoggedCommit>& commi
     {
         std::lock_guard<std::mutex> lock(watch_mutex_);
         if (watches_.empty()) return fired;
+        const Version visible = visible_version();
         auto check = [&](std::multimap<std::string, std::pair<std::optional<std::string>, Future*>>::iterator it) {
-            const std::string* current = store_.get(it->first, INT64_MAX);
+            const std::string* current = store_.get(it->first, visible);
             const std::optional<std::string>& initial = it->second.first;
             const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
             if (same && !it->second.second->is_ready()) return std::next(it);

@@ -166,6 +166,14 @@ private:
      * off the batch of a committer that died. */
     void schedule_poll();
     void poll();
+    void recheck_watches();
+    /* The newest version read versions may reach now (below the oldest unsynced batch). */
+    Version visible_version();
+    /* The list of appended batches not yet durable (shared_state.h), under the commit lock. */
+    void push_unsynced(int64_t end_position, Version version);
+    void publish_unsynced(int64_t up_to);
+    void clear_unsynced();
+    int sync_and_publish_all();
     /* Resolves, logs and applies the queued commits; returns the completions to run once
      * the pipeline's own reference is dropped (so closing the last handle right after a
      * commit really closes the store). */
@@ -209,6 +217,9 @@ private:
     /* Commits reading below this version fail 1020: their conflict history was forgotten
      * or skipped. */
     Version conflict_floor_ = 0;
+
+    int64_t last_unsynced_seen_ = 0;  /* poll: the oldest unsynced batch last time */
+    int64_t last_committing_seen_ = 0; /* poll: `committing` at the last watch recheck */
 
     std::mutex readers_mutex_;
     std::multiset<Version> readers_;

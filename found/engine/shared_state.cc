@@ -18,8 +18,9 @@ namespace found {
 namespace {
 
 const char kMagic[8] = {'F', 'O', 'U', 'N', 'D', 'S', 'H', 'M'};
-const uint32_t kFormat = 1;
+const uint32_t kFormat = 2;
 const size_t kFileSize = 4096;
+static_assert(sizeof(SharedLayout) <= kFileSize, "the shared state fits its file");
 
 }  // namespace
 
@@ -95,6 +96,13 @@ void SharedState::initialise(int64_t log_position, int64_t max_version) {
     new (&layout_->committing) std::atomic<int64_t>(0);
     new (&layout_->rotation) std::atomic<int64_t>(0);
     new (&layout_->rotating) std::atomic<int64_t>(0);
+    new (&layout_->appending) std::atomic<int64_t>(0);
+    new (&layout_->unsynced_first) std::atomic<int64_t>(0);
+    new (&layout_->unsynced_count) std::atomic<int64_t>(0);
+    for (int i = 0; i < kUnsyncedBatches; i++) {
+        new (&layout_->unsynced_end[i]) std::atomic<int64_t>(0);
+        new (&layout_->unsynced_version[i]) std::atomic<int64_t>(0);
+    }
     std::atomic_thread_fence(std::memory_order_seq_cst);
     memcpy(layout_->magic, kMagic, 8);
 }

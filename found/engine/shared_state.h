@@ -22,17 +22,21 @@
 
 namespace found {
 
+constexpr int kUnsyncedBatches = 64;
+
 struct SharedLayout {
     char magic[8];  /* "FOUNDSHM" */
     uint32_t format;
     uint32_t reserved;
     char boot_id[48];
-    /* (log generation << 40) | byte offset where the published log ends. */
+    /* (log generation << 40) | byte offset where the appended records end: whole records
+     * that processes follow (a batch not yet synced and published among them is invisible
+     * to read versions, which stay below `committing`). */
     std::atomic<int64_t> log_position;
     /* The highest version handed out as a read version or taken by a commit. */
     std::atomic<int64_t> max_version;
-    /* While a batch is being made durable: a lower bound of its versions (read versions
-     * stay below it); 0 otherwise. Left set by a committer that died. */
+    /* While batches are appended but not yet durable: a lower bound of the versions of the
+     * oldest (read versions stay below it); 0 otherwise. */
     std::atomic<int64_t> committing;
     /* The latest rotation, as a position: (its new generation, where in the previous log
      * the new log's records begin). A process still reading the previous log finishes it
@@ -42,6 +46,17 @@ struct SharedLayout {
      * published at; 0 otherwise. Left set by a process that died rotating: the next
      * holder of the commit lock finishes (or abandons) the rotation before appending. */
     std::atomic<int64_t> rotating;
+    /* 1 while a process writes records past log_position (under the commit lock): left
+     * set by one that died mid-write, whose torn bytes the next holder cuts off. */
+    std::atomic<int64_t> appending;
+    /* The appended batches not yet durable, oldest first (a ring, changed under the
+     * commit lock): where each ends (a position) and its lower version bound. A process
+     * appends under the lock, syncs without it, then publishes every batch up to its own
+     * end (one fdatasync covers all the records before it): processes overlap syncs. */
+    std::atomic<int64_t> unsynced_first;
+    std::atomic<int64_t> unsynced_count;
+    std::atomic<int64_t> unsynced_end[kUnsyncedBatches];
+    std::atomic<int64_t> unsynced_version[kUnsyncedBatches];
 };
 
 static_assert(std::atomic<int64_t>::is_always_lock_free,

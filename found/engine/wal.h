@@ -5,6 +5,7 @@
 #ifndef FOUND_WAL_H
 #define FOUND_WAL_H
 
+#include <fcntl.h>
 #include <stdint.h>
 
 #include <functional>
@@ -81,6 +82,10 @@ public:
 
     /* Encodes one commit as a record (length, CRC-32C, payload) appended to `out`. */
     static void encode(const LoggedCommit& commit, std::string* out);
+
+    /* A second descriptor of the current log (to sync it without holding the engine's
+     * locks while the log may be rotated); -1 on failure. */
+    int duplicate_fd() const { return fcntl(fd_, F_DUPFD_CLOEXEC, 0); }
 
     int64_t size() const { return size_; }
     int64_t generation() const { return generation_; }

@@ -1,11 +1,14 @@
-"""A process killed in the middle of a log rotation, at the two instants that matter: just
-before and just after it renames the new log over wal.log (before it publishes the
-rotation to the other processes). The process that stays must keep every acknowledged
-commit, a new process must be able to join, and after everyone closed the data must all
-be there.
+"""Processes killed at the exact instants the multi-process protocol must survive:
 
-The kill is exact: an LD_PRELOAD shim (built here with the C compiler the engine's build
-needs anyway) wraps rename() and raises SIGKILL around the rename of wal.tmp."""
+* in the middle of a log rotation, just before and just after renaming the new log over
+  wal.log (before publishing the rotation): the process that stays keeps every
+  acknowledged commit, a new process can join, and after everyone closed the data is
+  all there;
+* between appending a batch and publishing it (inside its fdatasync): the others' read
+  versions must not stay stuck below that batch — some process syncs and publishes it.
+
+The kills are exact: an LD_PRELOAD shim (built here with the C compiler the engine's
+build needs anyway) wraps rename() / fdatasync() and raises SIGKILL there."""
 
 from __future__ import annotations
 
@@ -34,6 +37,11 @@ int rename(const char *from, const char *to) {
     int rc = real(from, to);
     if (of_log && rc == 0 && when && strcmp(when, "after") == 0) raise(SIGKILL);
     return rc;
+}
+int fdatasync(int fd) {
+    int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    if (getenv("KILL_AT_FDATASYNC")) raise(SIGKILL);
+    return real(fd);
 }
 """
 
@@ -135,6 +143,76 @@ def test_a_process_killed_while_rotating_the_log_loses_nothing(
             survivor.kill()
     alone = read(directory)
     assert alone == joined, "what a process saw beside the survivor differs from what stayed"
+    verified = subprocess.run(
+        [sys.executable, "-m", "found", "verify", str(directory)], capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+APPEND_THEN_DIE = textwrap.dedent(
+    """
+    import asyncio, sys, found
+    async def main():
+        db = await found.open(sys.argv[1])  # joins: no sync at open
+        async with found.transaction(db) as tx:
+            found.set(tx, b"unacknowledged", b"appended, never published by its writer")
+    asyncio.run(main())
+    """
+)
+
+READ_VERSIONS = textwrap.dedent(
+    """
+    import asyncio, sys, time, found
+    async def main():
+        db = await found.open(sys.argv[1])
+        print("ready", flush=True)
+        sys.stdin.readline()  # the other process has died inside its sync
+        async def version():
+            tx = found.create_transaction(db)
+            try:
+                return await found.read_version(tx)
+            finally:
+                tx.close()
+        first = await version()
+        await asyncio.sleep(0.5)
+        second = await version()
+        print(first, second, flush=True)
+        db.close()
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_batch_whose_writer_died_before_publishing_it_does_not_hold_read_versions_back(
+    tmp_path: Path, shim: Path
+) -> None:
+    directory = tmp_path / "db"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READ_VERSIONS, str(directory)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "ready"
+        environment = dict(os.environ, LD_PRELOAD=str(shim), KILL_AT_FDATASYNC="1")
+        writer = subprocess.run(
+            [sys.executable, "-c", APPEND_THEN_DIE, str(directory)],
+            env=environment,
+            capture_output=True,
+            timeout=60,
+        )
+        assert writer.returncode == -9, "the writer was not killed inside its fdatasync"
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        first, second = map(int, reader.stdout.readline().split())
+        # Versions advance about a million a second: half a second later the read version
+        # must have moved on, not stayed below the dead writer's batch.
+        assert second - first > 200_000, (first, second)
+        assert reader.wait(timeout=60) == 0
+    finally:
+        if reader.poll() is None:
+            reader.kill()
     verified = subprocess.run(
         [sys.executable, "-m", "found", "verify", str(directory)], capture_output=True, text=True
     )
