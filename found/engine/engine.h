@@ -4,9 +4,9 @@
  * resolved, logged, synced and applied in batches on the network thread (group commit).
  *
  * Several processes may open one data directory: each has its own Engine (its own copy of
- * the store), they take turns appending to the shared log under the commit lock, and each
- * follows the others' records (see shared_state.h) before handing out a read version,
- * before resolving a batch, and on a timer for watches. */
+ * the store), they take turns appending to the shared log under the commit lock (synced
+ * outside it), and each follows the others' records (see shared_state.h) before handing
+ * out a read version, before resolving a batch, and on a timer for watches. */
 #ifndef FOUND_ENGINE_H
 #define FOUND_ENGINE_H
 
