@@ -6,14 +6,15 @@
  * handed out after an acknowledgement sees it.
  *
  * The pipeline runs on the network thread: take every queued commit, take the commit
- * lock, follow what other processes published, resolve each commit in order (conflicts
+ * lock, follow what other processes appended, resolve each commit in order (conflicts
  * against the ConflictMap, which includes other processes' and earlier commits of the
- * same batch), append all their records to the log with one write and one sync, apply
- * them to the store, publish the new log end, then complete their futures.
+ * same batch), append all their records to the log with one write, apply them to the
+ * store and list the batch as unsynced; release the lock, sync, take it again to mark
+ * every listed batch up to this one's end durable, then complete their futures.
  *
  * Versions live in the shared state (shared_state.h): a read version is the clock (raised
- * into max_version, so later commits get higher versions) unless a batch is in flight,
- * then just below that batch; a commit version is above max_version. */
+ * into max_version, so later commits get higher versions) unless batches are unsynced,
+ * then just below the oldest of them; a commit version is above max_version. */
 #include "engine.h"
 
 #include <errno.h>
