@@ -512,20 +512,7 @@ int Engine::follow(std::vector<Future*>* fired) {
     std::string message;
     const int rc = reload(&message);
     if (rc) follow_error_ = message;
-    /* Watches on keys the skipped commits changed fire now. */
-    std::lock_guard<std::mutex> lock(watch_mutex_);
-    std::shared_lock<std::shared_mutex> data(data_mutex_);
-    for (auto it = watches_.begin(); it != watches_.end();) {
-        const std::string* current = store_.get(it->first, INT64_MAX);
-        const std::optional<std::string>& initial = it->second.first;
-        const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
-        if (same) {
-            ++it;
-        } else {
-            fired->push_back(it->second.second);
-            it = watches_.erase(it);
-        }
-    }
+    collect_changed_watches(fired); /* on keys the skipped commits changed */
     return rc;
 }
 
@@ -673,23 +660,28 @@ void Engine::recheck_watches() {
     if (committing == last_committing_seen_ && committing == 0) return;
     last_committing_seen_ = committing;
     std::vector<Future*> fired;
-    {
-        std::lock_guard<std::mutex> lock(watch_mutex_);
-        std::shared_lock<std::shared_mutex> data(data_mutex_);
-        const Version visible = visible_version();
-        for (auto it = watches_.begin(); it != watches_.end();) {
-            const std::string* current = store_.get(it->first, visible);
-            const std::optional<std::string>& initial = it->second.first;
-            const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
-            if (same) {
-                ++it;
-            } else {
-                fired.push_back(it->second.second);
-                it = watches_.erase(it);
-            }
+    collect_changed_watches(&fired);
+    complete_watches(std::move(fired));
+}
+
+void Engine::collect_changed_watches(std::vector<Future*>* fired) {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    std::shared_lock<std::shared_mutex> data(data_mutex_);
+    const Version visible = visible_version();
+    for (auto it = watches_.begin(); it != watches_.end();) {
+        if (watch_unchanged(it->first, it->second.first, visible)) {
+            ++it;
+        } else {
+            fired->push_back(it->second.second);
+            it = watches_.erase(it);
         }
     }
-    complete_watches(std::move(fired));
+}
+
+bool Engine::watch_unchanged(const std::string& key, const std::optional<std::string>& initial,
+                             Version visible) const {
+    const std::string* current = store_.get(key, visible);
+    return current ? (initial.has_value() && *initial == *current) : !initial.has_value();
 }
 
 void Engine::complete_watches(std::vector<Future*> fired) {
@@ -1228,9 +1220,7 @@ void Engine::add_watch(const std::string& key, std::optional<std::string> initia
     {
         std::lock_guard<std::mutex> lock(watch_mutex_);
         std::shared_lock<std::shared_mutex> data(data_mutex_);
-        const std::string* current = store_.get(key, visible_version());
-        const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
-        if (!same) {
+        if (!watch_unchanged(key, initial, visible_version())) {
             fire_now = true;
         } else {
             watches_.emplace(key, std::make_pair(std::move(initial), future));
@@ -1269,10 +1259,8 @@ std::vector<Future*> Engine::fire_watches(const std::vector<LoggedCommit>& commi
         if (watches_.empty()) return fired;
         const Version visible = visible_version();
         auto check = [&](std::multimap<std::string, std::pair<std::optional<std::string>, Future*>>::iterator it) {
-            const std::string* current = store_.get(it->first, visible);
-            const std::optional<std::string>& initial = it->second.first;
-            const bool same = current ? (initial.has_value() && *initial == *current) : !initial.has_value();
-            if (same && !it->second.second->is_ready()) return std::next(it);
+            if (watch_unchanged(it->first, it->second.first, visible) && !it->second.second->is_ready())
+                return std::next(it);
             fired.push_back(it->second.second);
             return watches_.erase(it);
         };

@@ -167,6 +167,13 @@ private:
     void schedule_poll();
     void poll();
     void recheck_watches();
+    /* Under neither lock: moves the watches whose key now differs (at the visible
+     * version) from their initial value into `fired`. */
+    void collect_changed_watches(std::vector<Future*>* fired);
+    /* With the store not being written (data_mutex_ or follow_mutex_ held): whether `key`
+     * still holds `initial` at version `visible`. */
+    bool watch_unchanged(const std::string& key, const std::optional<std::string>& initial,
+                         Version visible) const;
     /* The newest version read versions may reach now (below the oldest unsynced batch). */
     Version visible_version();
     /* The list of appended batches not yet durable (shared_state.h), under the commit lock. */
