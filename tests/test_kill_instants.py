@@ -97,6 +97,31 @@ def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_preload_shim(SHIM, tmp_path_factory.mktemp("shim"))
 
 
+def start(script: str, directory: Path) -> subprocess.Popen[str]:
+    """A child running `script` on `directory`, talking over stdin/stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(directory)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_killed(script: str, directory: Path, shim: Path, **environment: str) -> None:
+    """Runs `script` with the shim preloaded; it must die of the SIGKILL the shim raises."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(directory)],
+        env=dict(os.environ, LD_PRELOAD=str(shim), **environment),
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == -9, f"not killed where the shim should have: {done.stderr[-500:]!r}"
+
+
+def assert_verifies(directory: Path) -> None:
+    assert_verifies(directory)
+
+
 def read(directory: Path) -> tuple[int, str, str]:
     done = subprocess.run(
         [sys.executable, "-c", READER, str(directory)], capture_output=True, text=True, timeout=60
@@ -111,24 +136,10 @@ def test_a_process_killed_while_rotating_the_log_loses_nothing(
     tmp_path: Path, shim: Path, when: str
 ) -> None:
     directory = tmp_path / "db"
-    survivor = subprocess.Popen(
-        [sys.executable, "-c", SURVIVOR, str(directory)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    survivor = start(SURVIVOR, directory)
     try:
         assert survivor.stdout.readline().strip() == "ready"
-        environment = dict(
-            os.environ, LD_PRELOAD=str(shim), KILL_AT_RENAME=when, FOUND_CHECKPOINT_BYTES="65536"
-        )
-        rotator = subprocess.run(
-            [sys.executable, "-c", ROTATOR, str(directory)],
-            env=environment,
-            capture_output=True,
-            timeout=120,
-        )
-        assert rotator.returncode == -9, "the rotating process was not killed at the rename"
+        run_killed(ROTATOR, directory, shim, KILL_AT_RENAME=when, FOUND_CHECKPOINT_BYTES="65536")
         survivor.stdin.write("\n")
         survivor.stdin.flush()
         assert survivor.stdout.readline().strip() == "committed"
@@ -143,10 +154,7 @@ def test_a_process_killed_while_rotating_the_log_loses_nothing(
             survivor.kill()
     alone = read(directory)
     assert alone == joined, "what a process saw beside the survivor differs from what stayed"
-    verified = subprocess.run(
-        [sys.executable, "-m", "found", "verify", str(directory)], capture_output=True, text=True
-    )
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert_verifies(directory)
 
 
 APPEND_THEN_DIE = textwrap.dedent(
@@ -187,22 +195,10 @@ def test_a_batch_whose_writer_died_before_publishing_it_does_not_hold_read_versi
     tmp_path: Path, shim: Path
 ) -> None:
     directory = tmp_path / "db"
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READ_VERSIONS, str(directory)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    reader = start(READ_VERSIONS, directory)
     try:
         assert reader.stdout.readline().strip() == "ready"
-        environment = dict(os.environ, LD_PRELOAD=str(shim), KILL_AT_FDATASYNC="1")
-        writer = subprocess.run(
-            [sys.executable, "-c", APPEND_THEN_DIE, str(directory)],
-            env=environment,
-            capture_output=True,
-            timeout=60,
-        )
-        assert writer.returncode == -9, "the writer was not killed inside its fdatasync"
+        run_killed(APPEND_THEN_DIE, directory, shim, KILL_AT_FDATASYNC="1")
         reader.stdin.write("\n")
         reader.stdin.flush()
         first, second = map(int, reader.stdout.readline().split())
@@ -213,7 +209,4 @@ def test_a_batch_whose_writer_died_before_publishing_it_does_not_hold_read_versi
     finally:
         if reader.poll() is None:
             reader.kill()
-    verified = subprocess.run(
-        [sys.executable, "-m", "found", "verify", str(directory)], capture_output=True, text=True
-    )
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert_verifies(directory)
