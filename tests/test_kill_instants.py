@@ -119,7 +119,10 @@ def run_killed(script: str, directory: Path, shim: Path, **environment: str) -> 
 
 
 def assert_verifies(directory: Path) -> None:
-    assert_verifies(directory)
+    verified = subprocess.run(
+        [sys.executable, "-m", "found", "verify", str(directory)], capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def read(directory: Path) -> tuple[int, str, str]:
