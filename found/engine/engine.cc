@@ -624,15 +624,20 @@ int Engine::cut_dead_batch() {
 void Engine::poll() {
     /* What a process that died may have left: a rotation or a write in progress, or a
      * batch announced but not listed, all with the commit lock free; or an unsynced
-     * batch nobody publishes (the oldest listed one unchanged for a whole interval).
+     * batch nobody publishes (the oldest listed one unchanged for 100 ms: far longer than
+     * a sync normally takes; helping early would only cost a sync under the lock).
      * Read versions stay below such a batch, so whoever notices first recovers: cuts
      * the torn write, finishes the rotation, or syncs and publishes what is listed. */
     const SharedLayout& shared = shared_.layout();
     if (!memory_) {
         const int64_t count = shared.unsynced_count.load();
         const int64_t oldest = count ? shared.unsynced_end[shared.unsynced_first.load()].load() : 0;
-        const bool stuck = count && oldest == last_unsynced_seen_;
-        last_unsynced_seen_ = oldest;
+        const auto now = std::chrono::steady_clock::now();
+        if (oldest != last_unsynced_seen_) {
+            last_unsynced_seen_ = oldest;
+            last_unsynced_since_ = now;
+        }
+        const bool stuck = count && now - last_unsynced_since_ >= std::chrono::milliseconds(100);
         const bool marks = shared.rotating.load() != 0 || shared.appending.load() != 0 ||
                            (shared.committing.load() != 0 && count == 0);
         if (stuck || marks) {

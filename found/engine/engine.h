@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
@@ -225,7 +226,8 @@ private:
      * or skipped. */
     Version conflict_floor_ = 0;
 
-    int64_t last_unsynced_seen_ = 0;  /* poll: the oldest unsynced batch last time */
+    int64_t last_unsynced_seen_ = 0;  /* poll: the oldest unsynced batch last time, */
+    std::chrono::steady_clock::time_point last_unsynced_since_; /* and since when */
     int64_t last_committing_seen_ = 0; /* poll: `committing` at the last watch recheck */
 
     std::mutex readers_mutex_;
