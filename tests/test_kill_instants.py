@@ -5,7 +5,9 @@
   acknowledged commit, a new process can join, and after everyone closed the data is
   all there;
 * between appending a batch and publishing it (inside its fdatasync): the others' read
-  versions must not stay stuck below that batch — some process syncs and publishes it.
+  versions must not stay stuck below that batch — some process syncs and publishes it;
+* while a batch is appended but its sync is slow, a process that joins then must read
+  below that batch (it loads the log, which already holds the batch).
 
 The kills are exact: an LD_PRELOAD shim (built here with the C compiler the engine's
 build needs anyway) wraps rename() / fdatasync() and raises SIGKILL there."""
@@ -16,6 +18,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +30,7 @@ SHIM = r"""
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 int rename(const char *from, const char *to) {
     int (*real)(const char *, const char *) =
         (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
@@ -39,8 +43,11 @@ int rename(const char *from, const char *to) {
     return rc;
 }
 int fdatasync(int fd) {
+    static int calls = 0;
     int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     if (getenv("KILL_AT_FDATASYNC")) raise(SIGKILL);
+    const char *slow = getenv("SLOW_FDATASYNC_CALL");
+    if (slow && ++calls == atoi(slow)) sleep(3);
     return real(fd);
 }
 """
@@ -213,3 +220,58 @@ def test_a_batch_whose_writer_died_before_publishing_it_does_not_hold_read_versi
         if reader.poll() is None:
             reader.kill()
     assert_verifies(directory)
+
+
+SLOW_WRITER = textwrap.dedent(
+    """
+    import asyncio, sys, found
+    async def main():
+        db = await found.open(sys.argv[1])  # the first: its open syncs the new log and the seed
+        async with found.transaction(db) as tx:
+            found.set(tx, b"k", b"old")
+        print("old", flush=True)
+        async with found.transaction(db) as tx:  # its sync (the 4th) takes 3 s
+            found.set(tx, b"k", b"new")
+        print("new", flush=True)
+        db.close()
+    asyncio.run(main())
+    """
+)
+
+JOIN_AND_READ = textwrap.dedent(
+    """
+    import asyncio, sys, found
+    async def main():
+        db = await found.open(sys.argv[1])
+        print(await db.get(b"k"), flush=True)
+        db.close()
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_process_joining_while_a_batch_syncs_reads_below_it(tmp_path: Path, shim: Path) -> None:
+    directory = tmp_path / "db"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, str(directory)],
+        env=dict(os.environ, LD_PRELOAD=str(shim), SLOW_FDATASYNC_CALL="4"),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "old"
+        time.sleep(0.3)  # the second commit is appended now, inside its slow sync
+        joined = subprocess.run(
+            [sys.executable, "-c", JOIN_AND_READ, str(directory)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert joined.returncode == 0, joined.stderr
+        # Not None (the joiner's copy lost the old version) and not "new" (not durable yet).
+        assert joined.stdout.strip() == "b'old'", joined.stdout
+        assert writer.stdout.readline().strip() == "new"
+        assert writer.wait(timeout=60) == 0
+    finally:
+        if writer.poll() is None:
+            writer.kill()

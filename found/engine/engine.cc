@@ -284,10 +284,13 @@ int Engine::reload(std::string* message) {
         std::vector<LoggedCommit> commits;
         rc = wal_.read(Wal::kHeaderSize, position_offset(position), &commits, message);
         if (rc) return rc;
+        /* Keep the versions a reader may still need: the log reaches into batches not yet
+         * durable, and read versions stay below those. */
+        const Version oldest = current_version() - knobs().mvcc_window_versions;
         Version last = snapshot_version;
         for (const LoggedCommit& commit : commits) {
             if (commit.version <= last) continue;
-            apply_to(fresh, commit, commit.version);
+            apply_to(fresh, commit, std::min(commit.version, oldest));
             last = commit.version;
         }
         {
@@ -343,6 +346,12 @@ void Engine::release() {
 }
 
 Engine::~Engine() {
+    {
+        std::lock_guard<std::mutex> lock(sync_mutex_);
+        sync_stop_ = true;
+    }
+    sync_wake_.notify_all();
+    if (sync_thread_.joinable()) sync_thread_.join(); /* idle: each hand-off held a reference */
     /* Closing drops the flocks, also after a failed load. */
     if (lock_fd_ >= 0) close(lock_fd_);
     if (checkpoint_fd_ >= 0) close(checkpoint_fd_);
@@ -738,7 +747,7 @@ void Engine::submit(std::unique_ptr<CommitRequest> request) {
     if (needs_no_sync && !unavailable_) {
         std::unique_lock<std::mutex> pipeline(pipeline_mutex_, std::try_to_lock);
         /* ...and no other process is committing: a client's thread never waits for
-         * another process's sync (the lock taken here is taken again, at no cost, below). */
+         * another process's commit (the lock taken here is taken again below: it counts). */
         if (pipeline.owns_lock() && !shared_.try_lock_commit()) {
             pipeline.unlock();
         } else if (pipeline.owns_lock() && shared_.layout().unsynced_count.load() > 0) {
@@ -749,7 +758,9 @@ void Engine::submit(std::unique_ptr<CommitRequest> request) {
         if (pipeline.owns_lock()) {
             std::vector<std::unique_ptr<CommitRequest>> batch;
             batch.push_back(std::move(request));
-            std::vector<std::function<void()>> completions = process_commits(std::move(batch));
+            std::vector<std::function<void()>> completions =
+                process_commits(std::move(batch), /*may_defer_sync=*/false);
+            shared_.unlock_commit(); /* the try_lock_commit above */
             pipeline.unlock();
             for (auto& complete : completions) complete();
             return;
@@ -771,7 +782,8 @@ void Engine::submit(std::unique_ptr<CommitRequest> request) {
                 processing_scheduled_ = false;
             }
             std::unique_lock<std::mutex> pipeline(pipeline_mutex_);
-            std::vector<std::function<void()>> completions = process_commits(std::move(batch));
+            std::vector<std::function<void()>> completions =
+                process_commits(std::move(batch), /*may_defer_sync=*/true);
             pipeline.unlock();
             release(); /* each transaction still holds its own reference */
             for (auto& complete : completions) complete();
@@ -789,15 +801,10 @@ int Engine::injected_fault() {
 }
 
 std::vector<std::function<void()>> Engine::process_commits(
-    std::vector<std::unique_ptr<CommitRequest>> batch) {
+    std::vector<std::unique_ptr<CommitRequest>> batch, bool may_defer_sync) {
     std::vector<std::function<void()>> completions;
     if (batch.empty()) return completions;
 
-    struct Outcome {
-        int error = 0;
-        Version version = 0;
-        std::string versionstamp;
-    };
     std::vector<Outcome> outcomes(batch.size());
     auto fail_all = [&](int error) {
         for (auto& request : batch) {
@@ -978,6 +985,46 @@ std::vector<std::function<void()>> Engine::process_commits(
     }
     follow_lock.unlock();
     shared_.unlock_commit();
+    maybe_checkpoint();
+
+    /* The rest — sync, publish, complete — needs no pipeline: when more commits wait, a
+     * sync thread does it while this thread appends the next batch. */
+    struct Pending {
+        std::vector<Outcome> outcomes;
+        std::vector<std::unique_ptr<CommitRequest>> batch;
+        std::vector<LoggedCommit> accepted;
+        std::vector<Future*> fired_by_others;
+    };
+    auto pending = std::make_shared<Pending>(Pending{std::move(outcomes), std::move(batch),
+                                                     std::move(accepted), std::move(fired_by_others)});
+    std::function<std::vector<std::function<void()>>()> finish = [this, wait_for_sync, dup_fd,
+                                                                    batch_end, pending] {
+        return finish_commits(wait_for_sync, dup_fd, batch_end, std::move(pending->outcomes),
+                              std::move(pending->batch), std::move(pending->accepted),
+                              std::move(pending->fired_by_others));
+    };
+    if (wait_for_sync && may_defer_sync) {
+        bool more_waiting;
+        {
+            std::lock_guard<std::mutex> lock(queue_mutex_);
+            more_waiting = !queue_.empty();
+        }
+        if (more_waiting) {
+            defer_sync(std::move(finish));
+            return completions;
+        }
+    }
+    std::vector<std::function<void()>> finished = finish();
+    completions.insert(completions.end(), finished.begin(), finished.end());
+    return completions;
+}
+
+std::vector<std::function<void()>> Engine::finish_commits(
+    bool wait_for_sync, int dup_fd, int64_t batch_end, std::vector<Outcome> outcomes,
+    std::vector<std::unique_ptr<CommitRequest>> batch, std::vector<LoggedCommit> accepted,
+    std::vector<Future*> fired_by_others) {
+    std::vector<std::function<void()>> completions;
+    int io_error = 0;
     if (wait_for_sync) {
         io_error = dup_fd >= 0 && fdatasync(dup_fd) == 0 ? 0 : kIoError;
         if (dup_fd >= 0) close(dup_fd);
@@ -1017,7 +1064,6 @@ std::vector<std::function<void()>> Engine::process_commits(
             }
         }
     }
-    maybe_checkpoint();
     for (size_t i = 0; i < batch.size(); i++) {
         auto request = std::make_shared<std::unique_ptr<CommitRequest>>(std::move(batch[i]));
         Outcome outcome = outcomes[i];
@@ -1027,6 +1073,34 @@ std::vector<std::function<void()>> Engine::process_commits(
         });
     }
     return completions;
+}
+
+void Engine::defer_sync(std::function<std::vector<std::function<void()>>()> finish) {
+    retain(); /* released on the network thread, after the completions */
+    {
+        std::lock_guard<std::mutex> lock(sync_mutex_);
+        sync_queue_.push_back(std::move(finish));
+        if (!sync_thread_.joinable()) sync_thread_ = std::thread([this] { run_sync_thread(); });
+    }
+    sync_wake_.notify_one();
+}
+
+void Engine::run_sync_thread() {
+    std::unique_lock<std::mutex> lock(sync_mutex_);
+    for (;;) {
+        sync_wake_.wait(lock, [this] { return sync_stop_ || !sync_queue_.empty(); });
+        if (sync_queue_.empty()) return; /* stopping, nothing left */
+        auto finish = std::move(sync_queue_.front());
+        sync_queue_.pop_front();
+        lock.unlock();
+        std::vector<std::function<void()>> completions = finish();
+        /* Callbacks run on the network thread, as everywhere else. */
+        Network::instance().post([this, completions = std::move(completions)] {
+            for (auto& complete : completions) complete();
+            release();
+        });
+        lock.lock();
+    }
 }
 
 /* ------------------------------------------------------------------------------------
@@ -1190,6 +1264,9 @@ std::string Engine::status_json() {
            escaped + "\",\"keys\":" + std::to_string(keys) + ",\"bytes\":" + std::to_string(bytes) +
            ",\"log_bytes\":" + std::to_string(wal_.size()) +
            ",\"log_generation\":" + std::to_string(wal_.generation()) +
+           ",\"unsynced_batches\":" + std::to_string(shared_.layout().unsynced_count.load()) +
+           ",\"committing\":" + std::to_string(shared_.layout().committing.load()) +
+           ",\"applied_version\":" + std::to_string(applied_version_) +
            ",\"snapshot_version\":" + std::to_string(snapshot_version_) +
            ",\"snapshot_bytes\":" + std::to_string(snapshot_bytes) +
            ",\"checkpoints\":" + std::to_string(checkpoints_) +
@@ -1262,6 +1339,8 @@ std::vector<Future*> Engine::fire_watches(const std::vector<LoggedCommit>& commi
     {
         std::lock_guard<std::mutex> lock(watch_mutex_);
         if (watches_.empty()) return fired;
+        /* (The sync thread calls this while the network thread may apply a next batch.) */
+        std::shared_lock<std::shared_mutex> data(data_mutex_);
         const Version visible = visible_version();
         auto check = [&](std::multimap<std::string, std::pair<std::optional<std::string>, Future*>>::iterator it) {
             if (watch_unchanged(it->first, it->second.first, visible) && !it->second.second->is_ready())

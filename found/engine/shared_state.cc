@@ -108,24 +108,34 @@ void SharedState::initialise(int64_t log_position, int64_t max_version) {
 }
 
 bool SharedState::lock_commit(std::string* message) {
-    if (fd_ < 0) return true;
+    thread_lock_.lock();
+    if (fd_ < 0 || depth_++ > 0) return true;
     while (flock(fd_, LOCK_EX) != 0) {
         if (errno == EINTR) continue;
         if (message)
             *message = std::string("cannot take the commit lock (this filesystem does not support "
                                    "advisory locks, which processes sharing a data directory need): ") +
                        strerror(errno);
+        depth_--;
+        thread_lock_.unlock();
         return false;
     }
     return true;
 }
 
 bool SharedState::try_lock_commit() {
-    return fd_ < 0 || flock(fd_, LOCK_EX | LOCK_NB) == 0;
+    if (!thread_lock_.try_lock()) return false;
+    if (fd_ < 0 || depth_ > 0 || flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+        if (fd_ >= 0) depth_++;
+        return true;
+    }
+    thread_lock_.unlock();
+    return false;
 }
 
 void SharedState::unlock_commit() {
-    if (fd_ >= 0) flock(fd_, LOCK_UN);
+    if (fd_ >= 0 && --depth_ == 0) flock(fd_, LOCK_UN);
+    thread_lock_.unlock();
 }
 
 }  // namespace found

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 
 namespace found {
@@ -91,16 +92,19 @@ public:
     /* Resets every field; only the first process to open the directory calls it. */
     void initialise(int64_t log_position, int64_t max_version);
 
-    /* The commit lock (blocking); false with a reason when the filesystem cannot lock. */
+    /* The commit lock (blocking); false with a reason when the filesystem cannot lock.
+     * An flock belongs to the open file, not to a thread, so a recursive mutex keeps the
+     * threads of this process out of each other's way too (a thread may take it again). */
     bool lock_commit(std::string* message);
-    /* Without waiting; false when another process holds it. Within a process, callers
-     * must already exclude each other (the lock belongs to the open file, not a thread). */
+    /* Without waiting; false when another thread or process holds it. */
     bool try_lock_commit();
     void unlock_commit();
 
 private:
     SharedLayout* layout_ = nullptr;
     int fd_ = -1;
+    std::recursive_mutex thread_lock_;
+    int depth_ = 0; /* how many times the holding thread took the lock */
 };
 
 /* This machine's boot id ("" when unknown). */
