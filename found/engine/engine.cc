@@ -599,7 +599,7 @@ int Engine::recover_dead_holder(std::vector<Future*>* fired) {
         finish_dead_rotation();
         rc = follow(fired); /* into the new log, if the rotation was finished */
     }
-    return rc == 0 ? cut_dead_batch() : rc;
+    return rc == 0 ? repair_dead_append() : rc;
 }
 
 void Engine::finish_dead_rotation() {
@@ -617,7 +617,7 @@ void Engine::finish_dead_rotation() {
     shared.rotating.store(0);
 }
 
-int Engine::cut_dead_batch() {
+int Engine::repair_dead_append() {
     SharedLayout& shared = shared_.layout();
     if (!memory_ && shared.appending.load() != 0) {
         /* Died mid-write: its torn bytes lie past the appended end (where wal_ is now). */
@@ -978,7 +978,7 @@ std::vector<std::function<void()>> Engine::process_commits(
             shared.committing.store(0); /* published as it is (in memory, relaxed or failed) */
         }
         if (!io_error && relaxed && !wait_for_sync && !memory_ && knobs().sync) {
-            unsynced_ = true;
+            relaxed_unsynced_ = true;
             schedule_relaxed_sync();
         }
         forget_old_conflicts();
@@ -1117,7 +1117,7 @@ void Engine::schedule_relaxed_sync() {
                 std::lock_guard<std::mutex> pipeline(pipeline_mutex_);
                 std::lock_guard<std::mutex> follow_lock(follow_mutex_); /* wal_'s file may change */
                 relaxed_sync_scheduled_ = false;
-                if (unsynced_ && wal_.sync() == 0) unsynced_ = false;
+                if (relaxed_unsynced_ && wal_.sync() == 0) relaxed_unsynced_ = false;
             }
             release();
         });

@@ -159,10 +159,11 @@ private:
     Version next_commit_version(bool first_of_batch);
     /* Under the commit lock and follow_mutex_: follows the log, then repairs what a process
      * that died holding the lock left — a rotation renamed but not published (finished),
-     * a batch announced but not published (cut off past the published end). */
+     * a torn write past the appended end (cut off), a batch announced but never listed
+     * (read versions freed from it). */
     int recover_dead_holder(std::vector<Future*>* fired);
     void finish_dead_rotation();
-    int cut_dead_batch();
+    int repair_dead_append();
     /* Under follow_mutex_: now and then drops the conflict history no live transaction
      * of this process can need (older than its oldest read version). */
     void forget_old_conflicts();
@@ -284,7 +285,7 @@ private:
     int64_t checkpoints_ = 0;
     int64_t last_checkpoint_unix_ = 0;
     std::string last_checkpoint_error_;
-    bool unsynced_ = false;
+    bool relaxed_unsynced_ = false;
     bool relaxed_sync_scheduled_ = false;
 
     std::mutex watch_mutex_;
