@@ -22,17 +22,9 @@ from typing import Any
 
 import fdb
 import fdb.tuple
+from fdb.impl import strinc  # the first key after every key with a prefix
 
 RESULT_NOT_PRESENT = b"RESULT_NOT_PRESENT"
-
-
-def strinc(prefix: bytes) -> bytes:
-    """The first key after every key that starts with ``prefix`` (spec: strip trailing
-    0xff bytes, increment the last byte)."""
-    stripped = prefix.rstrip(b"\xff")
-    if not stripped:
-        raise ValueError(f"no key follows every key starting with {prefix!r}")
-    return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
 def error_item(code: int) -> bytes:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import fdb
 import fdb.tuple
+from fdb.impl import strinc  # the first key after every key with a prefix
 
 MAIN_PREFIX = b"test_spec"
 WORKSPACE = fdb.tuple.pack(("workspace",))
@@ -40,15 +41,6 @@ ATOMIC_OPS = [
     "BYTE_MIN", "BYTE_MAX", "APPEND_IF_FITS", "COMPARE_AND_CLEAR",
 ]  # fmt: skip
 ON_ERROR_CODES = [1, 1007, 1009, 1020, 1021, 1025, 1031, 1101, 2000, 2004, 2017, 4100]
-
-
-def strinc(prefix: bytes) -> bytes:
-    """The first key after every key that starts with ``prefix`` (spec: strip trailing
-    0xff bytes, increment the last byte)."""
-    stripped = prefix.rstrip(b"\xff")
-    if not stripped:
-        raise ValueError(f"no key follows every key starting with {prefix!r}")
-    return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
 def log_prefix(thread: bytes) -> bytes:
