@@ -715,50 +715,39 @@ Future* Transaction::get_range(const std::string& begin_key, bool begin_or_equal
                 auto c = cleared_.upper_bound(end);
                 if (!own_writes && c != cleared_.begin()) own_writes = std::prev(c)->second > begin;
             }
+            int64_t bytes = 0;
+            /* Takes one row; false (with `more` set) once the limits are reached. */
+            auto take = [&](const std::string& key, const std::string& value) {
+                if (full(bytes)) {
+                    more = true;
+                    return false;
+                }
+                bytes += (int64_t)(key.size() + value.size() + 8);
+                append(key, value);
+                last_key = key;
+                return true;
+            };
             if (begin < end && !own_writes) {
-                int64_t bytes = 0;
                 if (!reverse) {
                     auto it = store.next_present(begin, true, read_version_);
                     for (; it != store.end() && it->first < end; ++it) {
                         const std::string* value = Store::value_at(it, read_version_);
-                        if (!value) continue;
-                        if (full(bytes)) {
-                            more = true;
-                            break;
-                        }
-                        bytes += (int64_t)(it->first.size() + value->size() + 8);
-                        append(it->first, *value);
-                        last_key = it->first;
+                        if (value && !take(it->first, *value)) break;
                     }
                 } else {
                     auto it = store.prev_present(end, false, read_version_);
                     while (it != store.end() && it->first >= begin) {
                         const std::string* value = Store::value_at(it, read_version_);
-                        if (value) {
-                            if (full(bytes)) {
-                                more = true;
-                                break;
-                            }
-                            bytes += (int64_t)(it->first.size() + value->size() + 8);
-                            append(it->first, *value);
-                            last_key = it->first;
-                        }
+                        if (value && !take(it->first, *value)) break;
                         if (it == store.begin()) break;
                         --it;
                     }
                 }
             } else if (begin < end) {
-                int64_t bytes = 0;
                 std::string k, v;
                 bool found = reverse ? view.prev(end, false, &k, &v) : view.next(begin, true, &k, &v);
                 while (found && (reverse ? k >= begin : k < end)) {
-                    if (full(bytes)) {
-                        more = true;
-                        break;
-                    }
-                    bytes += (int64_t)(k.size() + v.size() + 8);
-                    append(k, v);
-                    last_key = k;
+                    if (!take(k, v)) break;
                     found = reverse ? view.prev(k, false, &k, &v) : view.next(k, false, &k, &v);
                 }
             }
