@@ -32,7 +32,6 @@ import datetime
 import os
 import platform
 import random
-import shlex
 import shutil
 import sqlite3
 import statistics
@@ -46,6 +45,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _report import cell, log, reproduce_command  # noqa: E402
 from found._capi import ffi, lib  # noqa: E402
 
 import found  # noqa: E402
@@ -638,15 +638,6 @@ def ratio_of(reps: list[dict[str, float]], column: str, baseline: str, higher: b
     return statistics.median(ratios)
 
 
-def number(value: float) -> str:
-    if value >= 100_000:
-        return f"{value / 1000:,.0f}k"
-    if value >= 1000:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
 
 def render(bench: Bench) -> str:
     results = bench.results
@@ -664,8 +655,8 @@ def render(bench: Bench) -> str:
         if target is not None:
             verdict = f">= {target:g}x " + ("met" if ratio >= target else "MISSED")
         lines.append(
-            f"  {figure:<2} {label:<40} {unit:<6} {number(median_of(reps, column)):>9}   "
-            f"{baseline_label:<22} {number(median_of(reps, baseline)):>9} {ratio:>6.2f}x  {verdict}"
+            f"  {figure:<2} {label:<40} {unit:<6} {cell(median_of(reps, column)):>9}   "
+            f"{baseline_label:<22} {cell(median_of(reps, baseline)):>9} {ratio:>6.2f}x  {verdict}"
         )
     if "b" in results:
         reps = results["b"]
@@ -695,18 +686,6 @@ def render(bench: Bench) -> str:
 
 # ==================================================================== main
 
-
-def reproduce_command(argv: list[str]) -> str:
-    python = Path(sys.executable)
-    try:
-        python_text = str(python.relative_to(REPO)) if python.is_relative_to(REPO) else str(python)
-    except ValueError:
-        python_text = str(python)
-    environment = [f"{name}={shlex.quote(value)}" for name, value in sorted(os.environ.items())
-                   if name.startswith("FOUND_")]
-    script = "benchmarks/bench_core.py"
-    command = " ".join([*environment, python_text, script, *map(shlex.quote, argv)])
-    return f"cd {shlex.quote(str(REPO))} && {command}"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -747,14 +726,11 @@ async def run(args: argparse.Namespace) -> Bench:
     return bench
 
 
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    print(f"reproduce: {reproduce_command(argv)}", flush=True)
+    print(f"reproduce: {reproduce_command('benchmarks/bench_core.py', argv)}", flush=True)
     if not Knob.from_environment():
         print("warning: FOUND_SYNC=0 disables fsync: figure g's durable rows are not durable")
     started = time.time()

@@ -43,7 +43,6 @@ import json
 import os
 import platform
 import random
-import shlex
 import shutil
 import sqlite3
 import statistics
@@ -59,6 +58,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _report import cell, log, reproduce_command  # noqa: E402
 
 import found  # noqa: E402
 import found._native as native  # noqa: E402
@@ -863,17 +864,6 @@ def figure_reps(results: dict, row: Row) -> list[dict[str, float]]:
     return []
 
 
-def number(value: float) -> str:
-    if value != value:  # NaN: no sample
-        return "n/a"
-    if value >= 100_000:
-        return f"{value / 1000:,.0f}k"
-    if value >= 1000:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
 
 def render(bench: Bench) -> str:
     results = bench.results
@@ -894,8 +884,8 @@ def render(bench: Bench) -> str:
         ratio = statistics.median(rep[row.found] / rep[row.baseline] for rep in reps)
         target, verdict = row.verdict(value, ratio)
         lines.append(
-            f"  {row.figure:<2}{row.label:<36}{row.unit:<8}{number(value):>9}   "
-            f"{row.baseline_label:<24}{number(baseline):>9}{ratio:>7.2f}x   {target:<12}{verdict}"
+            f"  {row.figure:<2}{row.label:<36}{row.unit:<8}{cell(value):>9}   "
+            f"{row.baseline_label:<24}{cell(baseline):>9}{ratio:>7.2f}x   {target:<12}{verdict}"
         )
     lines.append("")
     lines.append("  ratio: per-repetition found / baseline, median of the repetitions; each target")
@@ -940,8 +930,8 @@ def render_notes(bench: Bench) -> list[str]:
             f"     turns with a checkpoint running throughout {share}; W2 commits/s {rates};"
         )
         lines.append(
-            f"     p50 during checkpoints {number(found_p50)} ms "
-            f"(raw fdatasync {number(raw_p50)} ms)"
+            f"     p50 during checkpoints {cell(found_p50)} ms "
+            f"(raw fdatasync {cell(raw_p50)} ms)"
         )
     if "found log/snapshot after load" in bench.notes:
         sizes = ", ".join(f"{log_bytes / 2**20:.0f}/{snapshot / 2**20:.0f}"
@@ -966,15 +956,6 @@ def render_notes(bench: Bench) -> list[str]:
 
 # ==================================================================== main
 
-
-def reproduce_command(argv: list[str]) -> str:
-    python = Path(sys.executable)
-    python_text = str(python.relative_to(REPO)) if python.is_relative_to(REPO) else str(python)
-    environment = [f"{name}={shlex.quote(value)}" for name, value in sorted(os.environ.items())
-                   if name.startswith("FOUND_")]
-    script = "benchmarks/bench_durability.py"
-    command = " ".join([*environment, python_text, script, *map(shlex.quote, argv)])
-    return f"cd {shlex.quote(str(REPO))} && {command}"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -1003,16 +984,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.child:
         return child_main(*args.child)
-    print(f"reproduce: {reproduce_command(argv)}", flush=True)
+    print(f"reproduce: {reproduce_command('benchmarks/bench_durability.py', argv)}", flush=True)
     if os.environ.get("FOUND_SYNC", "1").strip() == "0":
         print("warning: FOUND_SYNC=0 disables fdatasync: the durable rows are not durable")
     started = time.time()

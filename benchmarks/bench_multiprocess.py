@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import random
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -43,6 +42,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from _report import cell, log, reproduce_command  # noqa: E402
 
 import found  # noqa: E402
 import found._native as native  # noqa: E402
@@ -332,13 +333,6 @@ def rows(tasks: int) -> list[Row]:
     ]
 
 
-def number(value: float) -> str:
-    if value >= 100_000:
-        return f"{value / 1000:,.0f}k"
-    if value >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.1f}"
-
 
 def render(bench: Bench) -> str:
     lines = []
@@ -350,15 +344,15 @@ def render(bench: Bench) -> str:
         value_ = statistics.median(rep[row.found] for rep in bench.reps)
         baseline = statistics.median(rep[row.baseline] for rep in bench.reps)
         ratio = statistics.median(rep[row.found] / rep[row.baseline] for rep in bench.reps)
-        lines.append(f"  {row.label:<38}{row.unit:<8}{number(value_):>9}   "
-                     f"{row.baseline_label:<24}{number(baseline):>9}{ratio:>7.2f}x")
+        lines.append(f"  {row.label:<38}{row.unit:<8}{cell(value_):>9}   "
+                     f"{row.baseline_label:<24}{cell(baseline):>9}{ratio:>7.2f}x")
     same = statistics.median(rep["read.same.writer"] for rep in bench.reps)
     other = statistics.median(rep["read.other.writer"] for rep in bench.reps)
     lines.append("")
     lines.append("  durable commits, one 16-byte write each; each process has its own")
     lines.append("  committers (asyncio tasks). The writer beside the reader (10 keys per")
-    lines.append(f"  txn, {WRITER_TASKS} committers) committed {number(same)} txn/s on the "
-                 f"reader's directory, {number(other)} on another;")
+    lines.append(f"  txn, {WRITER_TASKS} committers) committed {cell(same)} txn/s on the "
+                 f"reader's directory, {cell(other)} on another;")
     lines.append("  the second reader row isolates following another process's log from the")
     lines.append("  load on the CPUs and the disk.")
     lines.append("  ratio: per-repetition found / baseline, median of the repetitions.")
@@ -367,15 +361,6 @@ def render(bench: Bench) -> str:
 
 # ==================================================================== main
 
-
-def reproduce_command(argv: list[str]) -> str:
-    python = Path(sys.executable)
-    python_text = str(python.relative_to(REPO)) if python.is_relative_to(REPO) else str(python)
-    environment = [f"{name}={shlex.quote(value)}" for name, value in sorted(os.environ.items())
-                   if name.startswith("FOUND_")]
-    command = " ".join([*environment, python_text, "benchmarks/bench_multiprocess.py",
-                        *map(shlex.quote, argv)])
-    return f"cd {shlex.quote(str(REPO))} && {command}"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -395,16 +380,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.child:
         return child_main(*args.child)
-    print(f"reproduce: {reproduce_command(argv)}", flush=True)
+    print(f"reproduce: {reproduce_command('benchmarks/bench_multiprocess.py', argv)}", flush=True)
     if os.environ.get("FOUND_SYNC", "1").strip() == "0":
         print("warning: FOUND_SYNC=0 disables fdatasync: the durable rows are not durable")
     started = time.time()
