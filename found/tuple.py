@@ -689,6 +689,34 @@ def compare(left: tuple, right: tuple) -> int:
 # --- native codec --------------------------------------------------------------------
 
 
+_reference_unpack = unpack  # `unpack` is rebound to the native codec below
+
+
+def unpack_keys(rows: list, prefix_len: int) -> list[tuple]:
+    """Decode the key of every ``(key, value)`` row of the list ``rows`` after its first
+    ``prefix_len`` bytes: ``[unpack(key, prefix_len) for key, _ in rows]``.
+
+    For layers that decode a whole range read under one prefix; the native codec does it
+    in one call. Fails with TupleError as :func:`unpack` does.
+    """
+    if not isinstance(rows, list):
+        raise TupleError(
+            f"unpack_keys() expects a list of (key, value) rows, got {_type_name(rows)}"
+        )
+    decoded = []
+    for number, row in enumerate(rows):
+        key = row[0] if isinstance(row, tuple) and row else None
+        if not isinstance(key, bytes):
+            raise TupleError(
+                "unpack_keys() expects (key, value) rows with bytes keys, got "
+                + _type_name(row)
+            )
+        if type(prefix_len) is int and not 0 <= prefix_len <= len(key):
+            raise TupleError(f"prefix_len {prefix_len} is outside 0..{len(key)} (row {number})")
+        decoded.append(_reference_unpack(key, prefix_len))
+    return decoded
+
+
 class Codec(NamedTuple):
     """One implementation of the byte codec; tests run every one that is available."""
 
@@ -696,9 +724,10 @@ class Codec(NamedTuple):
     pack: Callable[..., bytes]
     pack_with_versionstamp: Callable[..., bytes]
     unpack: Callable[..., tuple]
+    unpack_keys: Callable[..., list]
 
 
-PYTHON_CODEC = Codec("python", pack, pack_with_versionstamp, unpack)
+PYTHON_CODEC = Codec("python", pack, pack_with_versionstamp, unpack, unpack_keys)
 NATIVE_CODEC: Codec | None = None
 
 try:
@@ -717,9 +746,12 @@ if _native is not None:
         ctypes.c_double,
         MAX_NESTING,
     )
-    NATIVE_CODEC = Codec("native", _native.pack, _native.pack_with_versionstamp, _native.unpack)
+    NATIVE_CODEC = Codec(
+        "native", _native.pack, _native.pack_with_versionstamp, _native.unpack, _native.unpack_keys
+    )
     pack = _native.pack  # same contract as the reference above
     pack_with_versionstamp = _native.pack_with_versionstamp
     unpack = _native.unpack
+    unpack_keys = _native.unpack_keys
 
 CODEC: Codec = NATIVE_CODEC or PYTHON_CODEC

@@ -679,7 +679,7 @@ async def test_joins_give_the_same_bindings_by_probing_or_hashing(db, monkeypatc
     monkeypatch.setattr(nstore, "HASH_JOIN_ROWS_PER_PROBE", rows_per_probe)
     rng = random.Random(rows_per_probe)
     store = nstore.make("join", ("join",), 3)
-    nodes = list(range(25)) + ["a", "b", True, 1.0]
+    nodes = list(range(25)) + ["a", "b", b"a", "\x15\x01", True, 1.0]
     tuples = {
         (rng.choice(nodes), rng.choice(["p", "q", "r"]), rng.choice(nodes)) for _ in range(450)
     }

@@ -14,6 +14,7 @@ import gc
 import math
 import os
 import random
+import re
 import struct
 import sys
 import tracemalloc
@@ -876,3 +877,50 @@ def test_range_matches_fdb() -> None:
     for items in [(), ("a",), (1, (None, b"\x00"))]:
         expected = fdb_tuple.range(items)
         assert ftuple.range(items) == (expected.start, expected.stop)
+
+
+# --- unpack_keys: a range read's keys in one call ---------------------------------------------
+
+
+def test_unpack_keys_is_unpack_of_every_row_key(codec: Codec) -> None:
+    rng = random.Random(SEED + 11)
+    prefix = b"\x02layer\x00\x15\x07"
+    tuples = [random_tuple(rng) for _ in range(2_000)]
+    rows = [(codec.pack(items, prefix), rng.randbytes(rng.randint(0, 3))) for items in tuples]
+    decoded = codec.unpack_keys(rows, len(prefix))
+    assert [decoded_canonical(d) for d in decoded] == [
+        decoded_canonical(PYTHON_CODEC.unpack(key, len(prefix))) for key, _ in rows
+    ]
+    assert codec.unpack_keys([], 3) == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "prefix_len", "message"),
+    [
+        ([(b"\x02a\x00", b"")] * 2 + [(b"\x02ab", b"")], 0, "unterminated string"),
+        ([(b"\x02a\x00", b"")], 5, "prefix_len 5 is outside 0..3 (row 0)"),
+        ([(b"\x02a\x00", b""), ("text", b"")], 0, "bytes keys"),
+        ([b"\x02a\x00"], 0, "(key, value) rows"),
+        ((b"\x02a\x00", b""), 0, "a list of (key, value) rows"),
+    ],
+)
+def test_unpack_keys_refuses_bad_rows_with_tuple_error(
+    codec: Codec, rows: object, prefix_len: int, message: str
+) -> None:
+    with pytest.raises(TupleError, match=re.escape(message)):
+        codec.unpack_keys(rows, prefix_len)
+
+
+@needs_native
+def test_decoded_tuples_of_atomic_items_are_not_tracked_by_the_collector() -> None:
+    """The native codec untracks what the collector would untrack on its first pass, and
+    only that: a tuple holding something the collector must see stays tracked."""
+    assert not gc.is_tracked(NATIVE_CODEC.unpack(NATIVE_CODEC.pack(("a", 1, b"x", 2.5, None))))
+    nested = NATIVE_CODEC.unpack(NATIVE_CODEC.pack(("a", ("b", 1))))
+    assert not gc.is_tracked(nested) and not gc.is_tracked(nested[1])
+    # a UUID is an instance with slots: tracked, so the tuple holding it stays tracked
+    holder = NATIVE_CODEC.unpack(NATIVE_CODEC.pack((uuid.UUID(int=7),)))
+    assert gc.is_tracked(holder[0]) == gc.is_tracked(uuid.UUID(int=7))
+    assert gc.is_tracked(holder) == gc.is_tracked(holder[0])
+    rows = NATIVE_CODEC.unpack_keys([(NATIVE_CODEC.pack(("k", 3)), b"")], 0)
+    assert rows == [("k", 3)] and not gc.is_tracked(rows[0])

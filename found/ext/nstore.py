@@ -34,9 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import found
+from found._rows import bindings as _bindings
+from found._rows import hash_join as _native_hash_join
 from found.errors import InvalidType, LayerError
 from found.ext._prefix import prefix_bytes
-from found.tuple import Versionstamp
+from found.tuple import Versionstamp, unpack_keys
 
 __all__ = [
     "Binding",
@@ -492,29 +494,11 @@ async def _chunks(
 
 def _binder(names: tuple[str, ...], seed: Mapping[str, Any]) -> Callable[[list], list[Binding]]:
     """Return a function turning rows of values (in `names` order) into Bindings that
-    extend `seed`.
-
-    A Binding made from a dict display costs half of one made from `zip` (the subclass
-    misses dict's fast constructor path), so the common widths are spelled out.
-    """
+    extend `seed` (built natively when there is no seed: a Binding made in Python costs
+    twice a plain dict, the subclass missing dict's fast constructor path)."""
     if seed:
         return lambda rows: [_extend(seed, names, row) for row in rows]
-    if len(names) == 1:
-        (first,) = names
-        return lambda rows: [Binding({first: a}) for (a,) in rows]
-    if len(names) == 2:
-        first, second = names
-        return lambda rows: [Binding({first: a, second: b}) for a, b in rows]
-    if len(names) == 3:
-        first, second, third = names
-        return lambda rows: [Binding({first: a, second: b, third: c}) for a, b, c in rows]
-    if len(names) == 4:
-        first, second, third, fourth = names
-        return lambda rows: [
-            Binding({first: a, second: b, third: c, fourth: d}) for a, b, c, d in rows
-        ]
-    # equal lengths by construction (strict costs ~40%)
-    return lambda rows: [Binding(zip(names, row, strict=False)) for row in rows]
+    return lambda rows: _bindings(Binding, names, rows)
 
 
 async def _scan(
@@ -529,14 +513,13 @@ async def _scan(
     """Yield the bindings of the keys under `begin`, extending `seed`."""
     if limit == 0:
         return
-    unpack = found.unpack
     begin_length = len(begin)
     equal = shape.equal
     bind = _binder(shape.names, seed)
     # without an equality filter every row is a binding: read no more than the window
     read_limit = None if equal or limit is None else limit + offset
     async for rows in _chunks(tx, begin, found.next_prefix(begin), read_limit, reverse):
-        values = [unpack(key, begin_length) for key, _ in rows]
+        values = unpack_keys(rows, begin_length)
         if equal:
             values = [row for row in values if _same_items(row, equal)]
         if offset:
@@ -599,7 +582,7 @@ class _HashJoin:
         "key_positions",
         "free_positions",
         "probes",
-        "keys",
+        "rows",
         "table",
     )
 
@@ -613,10 +596,12 @@ class _HashJoin:
         self.key_positions = [names.index(name) for name in joined]
         self.free_positions = [names.index(name) for name in free]
         self.probes = 0
-        self.keys: list[bytes] = []  # the range read so far, in budgeted steps
-        self.table: dict[bytes, list[tuple]] | None = None
+        self.rows: list[tuple[bytes, bytes]] = []  # the range read so far, in budgeted steps
+        # join key -> the free items of its one match (a tuple), or of each (a list of
+        # tuples): a list per key would be a container per row for the garbage collector
+        self.table: dict[Any, tuple | list[tuple]] | None = None
 
-    async def probe(self, tx: Any, coming: int = 0) -> dict[bytes, list[tuple]] | None:
+    async def probe(self, tx: Any, coming: int = 0) -> dict[Any, tuple | list[tuple]] | None:
         """Count one probe, with `coming` more already in hand; return the table if it is
         (or now gets) built.
 
@@ -627,49 +612,69 @@ class _HashJoin:
         self.probes += 1
         # capped: a range read's limit is a 32-bit int
         budget = min((self.probes + coming) * HASH_JOIN_ROWS_PER_PROBE, 1 << 30)
-        keys = self.keys
-        if budget < max(_HASH_JOIN_FIRST_BUDGET, 2 * len(keys)):
+        read = self.rows
+        if budget < max(_HASH_JOIN_FIRST_BUDGET, 2 * len(read)):
             return None
-        begin = keys[-1] + b"\x00" if keys else self.begin
-        rows = await found.all(found.query(tx, begin, self.end, limit=budget - len(keys) + 1))
-        keys.extend([key for key, _ in rows])
-        if len(keys) > budget:
+        begin = read[-1][0] + b"\x00" if read else self.begin
+        read.extend(await found.all(found.query(tx, begin, self.end, limit=budget - len(read) + 1)))
+        if len(read) > budget:
             return None
         self._build()
         return self.table
 
     def _build(self) -> None:
-        pack, unpack, begin_length = found.pack, found.unpack, len(self.begin)
         equal, key_positions, free_positions = (
             self.shape.equal,
             self.key_positions,
             self.free_positions,
         )
-        # P((a, b)) is P((a,)) + P((b,)): the same bytes as the probe side's keys
         join_items, free_items = _items_getter(key_positions), _items_getter(free_positions)
-        table: dict[bytes, list[tuple]] = {}
-        for key in self.keys:
-            values = unpack(key, begin_length)
+        single = key_positions[0] if len(key_positions) == 1 else None
+        pack = found.pack
+        table: dict[Any, tuple | list[tuple]] = {}
+        for values in unpack_keys(self.rows, len(self.begin)):
             if equal and not _same_items(values, equal):
                 continue
-            join_key = pack(join_items(values))
+            if single is not None:  # _join_key, inlined
+                item = values[single]
+                join_key = item if type(item) is str else pack((item,))
+            else:
+                join_key = _join_key(join_items(values))
             free = free_items(values)
             bucket = table.get(join_key)
             if bucket is None:
-                table[join_key] = [free]
-            else:
+                table[join_key] = free
+            elif type(bucket) is list:
                 bucket.append(free)
-        self.keys = []
+            else:
+                table[join_key] = [bucket, free]
+        self.rows = []
         self.table = table
+
+
+def _encoded(item: Any) -> bytes:
+    return found.pack((item,))
+
+
+def _join_key(items: tuple) -> Any:
+    """The hash-join key of the join variables' values `items`: the same key exactly when
+    the items encode the same (1, 1.0 and True join nothing with each other).
+
+    One str is its own key (a str equals another exactly when their encodings do, and no
+    key made here is a str otherwise); anything else is keyed by its encoding.
+    """
+    if len(items) == 1 and type(items[0]) is str:
+        return items[0]
+    return found.pack(items)
 
 
 def _items_getter(positions: Sequence[int]) -> Callable[[tuple], tuple]:
     """Return a function picking the items at `positions` of a tuple, as a tuple."""
     if not positions:
         return lambda items: ()
-    if len(positions) == 1:
-        (position,) = positions
-        return lambda items: (items[position],)
+    first = positions[0]
+    if list(positions) == list(range(first, first + len(positions))):
+        return operator.itemgetter(slice(first, first + len(positions)))
     return operator.itemgetter(*positions)
 
 
@@ -700,8 +705,8 @@ async def _where(
             join, free = entry
             table = join.table if join.table is not None else await join.probe(tx)
             if table is not None:
-                key = b"".join([pack((binding[name],)) for name in joined])
-                for values in table.get(key, ()):
+                key = _join_key(tuple([binding[name] for name in joined]))
+                for values in _matches(table.get(key)):
                     yield _extend(binding, free, values)
                 continue
         packed = list(constants)
@@ -791,11 +796,10 @@ async def _first_chunks(
 ) -> AsyncIterator[list[tuple]]:
     begin = _begin(store, shape, constants)
     begin_length = len(begin)
-    unpack = found.unpack
     equal = shape.equal
     distinct = _items_getter([shape.names.index(name) for name in dict.fromkeys(shape.names)])
     async for rows in _chunks(tx, begin, found.next_prefix(begin)):
-        values = [unpack(key, begin_length) for key, _ in rows]
+        values = unpack_keys(rows, begin_length)
         if equal:
             values = [distinct(row) for row in values if _same_items(row, equal)]
             if not values:
@@ -868,29 +872,30 @@ async def _join_chunks(
 _HASH_JOIN_SLICE = 256
 
 
+def _matches(bucket: tuple | list[tuple] | None) -> Sequence[tuple]:
+    """The rows of a hash-join table entry (see _HashJoin.table)."""
+    if bucket is None:
+        return ()
+    return (bucket,) if type(bucket) is tuple else bucket
+
+
 def _hash_join(
-    table: dict[bytes, list[tuple]],
+    table: dict[Any, tuple | list[tuple]],
     rows: list[tuple],
     single: int | None,
     join_items: Callable[[tuple], tuple],
 ) -> list[tuple]:
-    """Each row extended by every match in `table`, in order; the join key is the
-    encoding of `join_items(row)` (of item `single`, when it is the only one)."""
-    pack, get = found.pack, table.get
+    """Each row extended by every match in `table`, in order; the join key is
+    `_join_key(join_items(row))` (the same rule, natively, for item `single` when it is
+    the only one)."""
+    if single is not None:
+        return _native_hash_join(table, rows, single, _encoded)
+    get = table.get
     out: list[tuple] = []
     append = out.append
-    if single is not None:
-        for row in rows:
-            bucket = get(pack((row[single],)))
-            if bucket is not None:
-                for free in bucket:
-                    append(row + free)
-        return out
     for row in rows:
-        bucket = get(pack(join_items(row)))
-        if bucket is not None:
-            for free in bucket:
-                append(row + free)
+        for free in _matches(get(_join_key(join_items(row)))):
+            append(row + free)
     return out
 
 
