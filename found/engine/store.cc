@@ -21,9 +21,9 @@ const std::string* Store::value_at(Iterator it, Version read_version) {
 }
 
 const std::string* Store::get(const std::string& key, Version read_version) const {
-    auto found = index_.find(std::string_view(key));
-    if (found == index_.end()) return nullptr;
-    return value_at(found->second, read_version);
+    const Map::iterator* found = index_.find(key);
+    if (!found) return nullptr;
+    return value_at(*found, read_version);
 }
 
 Store::Iterator Store::next_present(const std::string& key, bool inclusive,
@@ -50,21 +50,22 @@ void Store::prune(Map::iterator it, Version oldest) {
      * each version is dropped once, so this is O(1) per write amortized. */
     while (versions.size() >= 2 && versions[1].version <= oldest) versions.pop_front();
     if (versions.size() == 1 && !versions[0].present && versions[0].version <= oldest) {
-        index_.erase(std::string_view(it->first));
+        index_.erase(it->first);
         map_.erase(it);
     }
 }
 
 void Store::put(const std::string& key, const std::string* value, Version version,
                 Version oldest) {
-    auto found = index_.find(std::string_view(key));
+    const uint64_t hash = index_.hash_of(key);
+    const Map::iterator* found = index_.find(key, hash);
     Map::iterator it;
-    if (found == index_.end()) {
+    if (!found) {
         if (!value) return;
         it = map_.emplace(key, Versions()).first;
-        index_.emplace(std::string_view(it->first), it);
+        index_.insert(hash, it);
     } else {
-        it = found->second;
+        it = *found;
     }
     Versions& versions = it->second;
     const bool was_present = !versions.empty() && versions.back().present;
@@ -87,9 +88,11 @@ void Store::put(const std::string& key, const std::string* value, Version versio
 
 void Store::load_sorted(std::string&& key, std::string&& value) {
     const size_t size = key.size() + value.size();
+    const size_t before = map_.size();
     auto it = map_.emplace_hint(map_.end(), std::move(key),
                                 Versions(VersionedValue{1, true, std::move(value)}));
-    index_.emplace(std::string_view(it->first), it);
+    if (map_.size() == before) return; /* not a new key: a snapshot holds each key once */
+    index_.insert(index_.hash_of(it->first), it);
     live_keys_++;
     live_bytes_ += size;
 }

@@ -10,8 +10,9 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "key_index.h"
 
 namespace found {
 
@@ -108,9 +109,13 @@ public:
 private:
     void prune(Map::iterator it, Version oldest);
 
+    struct NodeKey {
+        std::string_view operator()(Map::iterator it) const { return it->first; }
+    };
+
     Map map_;
     /* Point lookups by hash: the keys live in map_'s nodes, which never move. */
-    std::unordered_map<std::string_view, Map::iterator> index_;
+    KeyIndex<Map::iterator, NodeKey> index_;
     size_t live_keys_ = 0;
     size_t live_bytes_ = 0;
 };

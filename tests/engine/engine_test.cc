@@ -35,6 +35,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -46,6 +47,7 @@
 
 #include "found/engine/fdb_c_abi.h"
 #include "found/engine/conflicts.h"
+#include "found/engine/key_index.h"
 
 extern char** environ;
 
@@ -2391,6 +2393,41 @@ void test_conflict_map_matches_a_model() {
     }
 }
 
+/* The store's open-addressing index answers as a std::map does, through random inserts
+ * and erases over small key universes: long probe runs, runs wrapping past the table's
+ * end, backward shifts on erase and growths. */
+void test_key_index_matches_a_model() {
+    struct KeyOf {
+        std::string_view operator()(const std::string* key) const { return *key; }
+    };
+    std::mt19937 random(5);
+    for (int round = 0; round < 40; round++) {
+        found::KeyIndex<const std::string*, KeyOf> index;
+        std::map<std::string, std::unique_ptr<std::string>> model;
+        const int universe = 8 + (int)(random() % 300);
+        for (int step = 0; step < 4000; step++) {
+            const std::string key = "k" + std::to_string(random() % universe);
+            const bool present = model.count(key) > 0;
+            const std::string* const* hit = index.find(key);
+            expect((hit != nullptr) == present, "find disagrees with the model on " + key);
+            if (hit) expect(**hit == key, "find returned another key than " + key);
+            if (random() % 3 == 0) {
+                expect(index.erase(key) == present, "erase disagrees with the model on " + key);
+                model.erase(key);
+            } else if (!present) {
+                auto owned = std::make_unique<std::string>(key);
+                index.insert(index.hash_of(key), owned.get());
+                model[key] = std::move(owned);
+            }
+            expect(index.size() == model.size(), "size disagrees with the model");
+        }
+        for (const auto& [key, owned] : model) {
+            const std::string* const* hit = index.find(key);
+            expect(hit && *hit == owned.get(), "a present key is lost: " + key);
+        }
+    }
+}
+
 /* ====================================================================================
  * The runner
  * ================================================================================== */
@@ -2402,6 +2439,7 @@ struct TestCase {
 
 const TestCase kCases[] = {
     {"conflict_map_matches_a_model", test_conflict_map_matches_a_model},
+    {"key_index_matches_a_model", test_key_index_matches_a_model},
     {"future_getters_and_release_memory", test_future_getters_and_release_memory},
     {"future_callbacks", test_future_callbacks},
     {"set_get_clear_and_clear_range", test_set_get_clear_and_clear_range},
