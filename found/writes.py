@@ -8,7 +8,9 @@ made it — and nothing of the transaction is written.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import builtins
+from array import array
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from . import _native, errors
@@ -45,6 +47,32 @@ def set(tx: Transaction, key: bytes, value: bytes) -> None:  # noqa: A001
     if type(value) is not bytes or len(value) > VALUE_SIZE_LIMIT:
         value = _checked_value(value)
     lib.fdb_transaction_set_w(tx.pointer, key, len(key), value, len(value))
+
+
+def set_many(tx: Transaction, keys: Sequence[bytes], value: bytes = b"") -> None:
+    """Sets every key of ``keys`` to ``value``, as many ``set`` calls would, in one call.
+
+    For layers writing many index entries that share a value (often b""). Every key is
+    checked first: a bad key or value raises and nothing of ``keys`` is written.
+    """
+    if type(value) is not bytes or len(value) > VALUE_SIZE_LIMIT:
+        value = _checked_value(value)
+    if not isinstance(keys, (list, tuple)):
+        keys = list(keys)
+    try:
+        joined = b"".join(keys)
+        lengths = array("i", map(len, keys))
+    except (TypeError, OverflowError):
+        joined, lengths = b"", array("i", [-1])
+    if sum(lengths) != len(joined):  # not all bytes (or a multi-byte memoryview)
+        keys = [_checked_key(key) for key in keys]
+        joined, lengths = b"".join(keys), array("i", map(len, keys))
+    if lengths and builtins.max(lengths) > KEY_SIZE_LIMIT:  # `max` is the atomic op here
+        for key in keys:
+            _checked_key(key)
+    lib.found_set_many(
+        tx.pointer, joined, ffi.from_buffer("int[]", lengths), len(lengths), value, len(value)
+    )
 
 
 def clear(tx: Transaction, key: bytes, end: bytes | None = None) -> None:

@@ -322,11 +322,8 @@ async def add_many(tx: Any, store: NStore, tuples: Iterable[tuple], value: bytes
     # index 0's prefix sorts before every other index's, so this is one ascending pass
     first_index.sort()
     other_indices.sort()
-    set_ = found.set
-    for key in first_index:
-        set_(tx, key, value)
-    for key in other_indices:
-        set_(tx, key, b"")
+    found.set_many(tx, first_index, value)
+    found.set_many(tx, other_indices)
 
 
 def _check_value(value: Any, what: str) -> None:
