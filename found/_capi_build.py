@@ -201,8 +201,8 @@ int found_take_value(FDBFuture* f, char* buffer);
 int found_read_version(FDBTransaction* tr, int64_t* out_version, FDBFuture** out_future);
 int found_database_get(FDBDatabase* db, const uint8_t* key, int key_length, char* buffer,
                        FDBTransaction** out_tr, FDBFuture** out_future);
-void found_set_many(FDBTransaction* tr, const uint8_t* keys, const int* lengths, int count,
-                    const uint8_t* value, int value_length);
+void found_set_many(FDBTransaction* tr, const uint8_t* keys, const int* key_lengths, int count,
+                    const uint8_t* values, const int* value_lengths, int value_length);
 """
 
 
@@ -365,13 +365,17 @@ static int found_database_get(FDBDatabase* db, const uint8_t* key, int key_lengt
 }
 
 /* fdb_transaction_set of each of `count` keys, laid end to end in `keys` with their
- * `lengths`, to one value: a layer writing thousands of index keys crosses from Python
- * once instead of once per key. */
-static void found_set_many(FDBTransaction* tr, const uint8_t* keys, const int* lengths, int count,
-                           const uint8_t* value, int value_length) {
+ * `key_lengths`, to the values laid end to end in `values` with their `value_lengths` —
+ * or, when value_lengths is NULL, each to the one value `values` of `value_length`
+ * bytes: a layer writing thousands of keys crosses from Python once, not once per key. */
+static void found_set_many(FDBTransaction* tr, const uint8_t* keys, const int* key_lengths,
+                           int count, const uint8_t* values, const int* value_lengths,
+                           int value_length) {
     for (int i = 0; i < count; i++) {
-        p_transaction_set(tr, keys, lengths[i], value, value_length);
-        keys += lengths[i];
+        const int length = value_lengths ? value_lengths[i] : value_length;
+        p_transaction_set(tr, keys, key_lengths[i], values, length);
+        keys += key_lengths[i];
+        if (value_lengths) values += length;
     }
 }
 

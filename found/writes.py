@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from array import array
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from typing import Any
 
 from . import _native, errors
@@ -49,30 +49,54 @@ def set(tx: Transaction, key: bytes, value: bytes) -> None:  # noqa: A001
     lib.fdb_transaction_set_w(tx.pointer, key, len(key), value, len(value))
 
 
-def set_many(tx: Transaction, keys: Sequence[bytes], value: bytes = b"") -> None:
-    """Sets every key of ``keys`` to ``value``, as many ``set`` calls would, in one call.
+def set_many(tx: Transaction, keys: Sequence[bytes], values: bytes | Sequence[bytes] = b"") -> None:
+    """Sets each key of ``keys`` to its value, as a ``set`` per key would, in one call.
 
-    For layers writing many index entries that share a value (often b""). Every key is
-    checked first: a bad key or value raises and nothing of ``keys`` is written.
+    ``values`` is one bytes value for every key (b"" by default: index entries), or a
+    sequence holding one value per key. Every key and value is checked first: a bad one
+    raises and nothing of the call is written.
     """
-    if type(value) is not bytes or len(value) > VALUE_SIZE_LIMIT:
-        value = _checked_value(value)
     if not isinstance(keys, (list, tuple)):
         keys = list(keys)
+    joined_keys, key_lengths = _joined(keys, _checked_key, KEY_SIZE_LIMIT)
+    if type(values) is bytes or isinstance(values, (bytearray, memoryview)):
+        value = values if type(values) is bytes else bytes(values)
+        if len(value) > VALUE_SIZE_LIMIT:
+            _checked_value(value)
+        lib.found_set_many(
+            tx.pointer, joined_keys, key_lengths, len(keys), value, ffi.NULL, len(value)
+        )
+        return
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise errors.InvalidType(
+            f"values must be bytes or a sequence of bytes, not {type(values).__name__}"
+        )
+    if not isinstance(values, (list, tuple)):
+        values = list(values)
+    if len(values) != len(keys):
+        raise errors.InvalidArgument(f"{len(keys)} keys but {len(values)} values")
+    joined_values, value_lengths = _joined(values, _checked_value, VALUE_SIZE_LIMIT)
+    lib.found_set_many(
+        tx.pointer, joined_keys, key_lengths, len(keys), joined_values, value_lengths, 0
+    )
+
+
+def _joined(items: Sequence[Any], check: Any, limit: int) -> tuple[bytes, Any]:
+    """The byte strings `items` end to end, and their lengths as a C int array; each is
+    checked with `check` (which raises the typed error) unless all are bytes within
+    `limit`."""
     try:
-        joined = b"".join(keys)
-        lengths = array("i", map(len, keys))
+        joined = b"".join(items)
+        lengths = array("i", map(len, items))
     except (TypeError, OverflowError):
         joined, lengths = b"", array("i", [-1])
     if sum(lengths) != len(joined):  # not all bytes (or a multi-byte memoryview)
-        keys = [_checked_key(key) for key in keys]
-        joined, lengths = b"".join(keys), array("i", map(len, keys))
-    if lengths and builtins.max(lengths) > KEY_SIZE_LIMIT:  # `max` is the atomic op here
-        for key in keys:
-            _checked_key(key)
-    lib.found_set_many(
-        tx.pointer, joined, ffi.from_buffer("int[]", lengths), len(lengths), value, len(value)
-    )
+        items = [check(item) for item in items]
+        joined, lengths = b"".join(items), array("i", map(len, items))
+    if lengths and builtins.max(lengths) > limit:  # `max` is the atomic op here
+        for item in items:
+            check(item)
+    return joined, ffi.from_buffer("int[]", lengths)
 
 
 def clear(tx: Transaction, key: bytes, end: bytes | None = None) -> None:

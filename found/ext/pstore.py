@@ -190,17 +190,16 @@ async def index(tx: Any, store: PStore, docid: Any, counter: Mapping[str, int]) 
     postings = _posting_keys(store, packed_docid, counter)
     old_length = await _unindex(tx, store, packed_docid)
     length = sum(counter.values())
-    pack, set_ = found.pack, found.set
+    pack = found.pack
     values: dict[int, bytes] = {}  # P((tf, doclen)) by tf: most terms occur once
-    for key, count in postings:
-        value = values.get(count)
-        if value is None:
-            value = values[count] = pack((count, length))
-        set_(tx, key, value)
+    for _, count in postings:
+        if count not in values:
+            values[count] = pack((count, length))
+    found.set_many(tx, [key for key, _ in postings], [values[count] for _, count in postings])
     forward = pack((length, tuple(counter.items())))
     forward_prefix = store.forward + packed_docid
     for number, start in enumerate(range(0, len(forward), FORWARD_PIECE)):
-        set_(tx, pack((number,), forward_prefix), forward[start : start + FORWARD_PIECE])
+        found.set(tx, pack((number,), forward_prefix), forward[start : start + FORWARD_PIECE])
     if old_length is None:
         found.add(tx, store.count_key, _ONE)
     found.add(tx, store.total_key, struct.pack("<q", length - (old_length or 0)))
@@ -248,9 +247,7 @@ async def index_many(
             added += 1
         delta += length - (old_length or 0)
     rows.sort()  # keys are distinct, so only keys are compared
-    set_ = found.set
-    for key, value in rows:
-        set_(tx, key, value)
+    found.set_many(tx, [key for key, _ in rows], [value for _, value in rows])
     if added:
         found.add(tx, store.count_key, struct.pack("<q", added))
     found.add(tx, store.total_key, struct.pack("<q", delta))
