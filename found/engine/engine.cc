@@ -1163,8 +1163,8 @@ void Engine::write_checkpoint(Version version, int64_t log_position) {
             /* Small chunks: the shared lock is held only while copying them, and a
              * commit's apply waits for it (4096 rows held it ~2 ms). */
             for (; it != store_.end() && rows.size() < 256;
-                 it = store_.next_present(it->first, false, version))
-                rows.emplace_back(it->first, *Store::value_at(it, version));
+                 it = store_.next_present(it->key, false, version))
+                rows.emplace_back(it->key, *Store::value_at(it, version));
         }
         first = false;
         if (rows.empty()) break;

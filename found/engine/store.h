@@ -1,17 +1,18 @@
 /* store.h — the MVCC ordered map: every key keeps the versions of its value that a
- * transaction inside the MVCC window may still read. Ranges walk the ordered map; point
- * reads go through a hash index over the same nodes. Not thread-safe by itself: the
- * engine guards it with a shared mutex (readers shared, the commit apply exclusive). */
+ * transaction inside the MVCC window may still read. Ranges walk a B+tree of the entries;
+ * point reads and writes go through a hash index over the same entries. Not thread-safe
+ * by itself: the engine guards it with a shared mutex (readers shared, the commit apply
+ * exclusive). */
 #ifndef FOUND_STORE_H
 #define FOUND_STORE_H
 
 #include <stdint.h>
 
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "entry_tree.h"
 #include "key_index.h"
 
 namespace found {
@@ -61,11 +62,30 @@ private:
     uint32_t head_ = 0;
 };
 
+/* One key of the store and its versions: allocated once, at one address while the key
+ * exists (the ordered tree and the hash index both point at it). */
+struct StoreEntry {
+    std::string key;
+    VersionChain versions;
+};
+
 class Store {
 public:
     using Versions = VersionChain;
-    using Map = std::map<std::string, Versions, std::less<>>;
-    using Iterator = Map::const_iterator;
+    using Iterator = EntryTree<StoreEntry>::Iterator;
+
+    Store() = default;
+    ~Store() { release(); }
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+    Store(Store&& other) noexcept { take(other); }
+    Store& operator=(Store&& other) noexcept {
+        if (this != &other) {
+            release();
+            take(other);
+        }
+        return *this;
+    }
 
     /* The value of `key` visible at `read_version`; nullptr when absent. */
     const std::string* get(const std::string& key, Version read_version) const;
@@ -75,16 +95,19 @@ public:
     /* Last key <= `key` (< when `inclusive` is false) present at `read_version`, or end(). */
     Iterator prev_present(const std::string& key, bool inclusive, Version read_version) const;
     /* The value of the entry `it` at `read_version` (nullptr when absent). */
-    static const std::string* value_at(Iterator it, Version read_version);
+    static const std::string* value_at(Iterator it, Version read_version) {
+        return value_at(*it, read_version);
+    }
+    static const std::string* value_at(const StoreEntry& entry, Version read_version);
 
-    Iterator begin() const { return map_.begin(); }
-    Iterator end() const { return map_.end(); }
+    Iterator begin() const { return tree_.begin(); }
+    Iterator end() const { return tree_.end(); }
 
     /* Writes `value` (nullptr = clear) at `version`; drops versions older than `oldest`
      * that no reader can see any more. */
     void put(const std::string& key, const std::string* value, Version version, Version oldest);
-    /* Appends a key larger than every key present, at version 1: loading a snapshot,
-     * whose rows come in key order (one insertion at the end, no search). */
+    /* Adds a key at version 1, loading a snapshot: its rows come in key order, so each
+     * goes at the end of the tree with no search. */
     void load_sorted(std::string&& key, std::string&& value);
 
     /* Clears every key in [begin, end) at `version`. */
@@ -98,8 +121,9 @@ public:
     /* Visits every key present at the latest version, in order. */
     template <class F>
     void for_each_latest(F&& visit) const {
-        for (const auto& [key, versions] : map_)
-            if (!versions.empty() && versions.back().present) visit(key, versions.back().value);
+        for (auto it = tree_.begin(); it != tree_.end(); ++it)
+            if (!it->versions.empty() && it->versions.back().present)
+                visit(it->key, it->versions.back().value);
     }
 
     /* Sum of key+value bytes present at `read_version` in [begin, end). */
@@ -107,15 +131,18 @@ public:
                         Version read_version) const;
 
 private:
-    void prune(Map::iterator it, Version oldest);
+    void prune(StoreEntry* entry, Version oldest);
+    void release();
+    void take(Store& other);
 
-    struct NodeKey {
-        std::string_view operator()(Map::iterator it) const { return it->first; }
+    struct EntryKey {
+        std::string_view operator()(const StoreEntry* entry) const { return entry->key; }
     };
 
-    Map map_;
-    /* Point lookups by hash: the keys live in map_'s nodes, which never move. */
-    KeyIndex<Map::iterator, NodeKey> index_;
+    /* The keys in order, for ranges and selectors. */
+    EntryTree<StoreEntry> tree_;
+    /* The same entries by hash, for point reads and writes. */
+    KeyIndex<StoreEntry*, EntryKey> index_;
     size_t live_keys_ = 0;
     size_t live_bytes_ = 0;
 };

@@ -102,18 +102,18 @@ public:
         for (;;) {
             Store::Iterator s = store_.next_present(position, include, read_version_);
             if (ryw_) {
-                while (s != store_.end() && !tx_.writes_.count(s->first)) {
-                    auto cleared = cleared_containing(s->first);
+                while (s != store_.end() && !tx_.writes_.count(s->key)) {
+                    auto cleared = cleared_containing(s->key);
                     if (cleared == tx_.cleared_.end()) break;
                     s = store_.next_present(cleared->second, true, read_version_);
                 }
             }
             auto w = tx_.writes_.end();
             if (ryw_) w = include ? tx_.writes_.lower_bound(position) : tx_.writes_.upper_bound(position);
-            const bool have_s = s != store_.end() && s->first < max_key_;
+            const bool have_s = s != store_.end() && s->key < max_key_;
             const bool have_w = w != tx_.writes_.end() && w->first < max_key_;
             if (!have_s && !have_w) return false;
-            if (have_w && (!have_s || w->first <= s->first)) {
+            if (have_w && (!have_s || w->first <= s->key)) {
                 bool read_store;
                 std::optional<std::string> v = merged(w, &read_store);
                 if (v) {
@@ -125,7 +125,7 @@ public:
                 include = false;
                 continue;
             }
-            *key = s->first;
+            *key = s->key;
             *value = *Store::value_at(s, read_version_);
             return true;
         }
@@ -142,8 +142,8 @@ public:
         for (;;) {
             Store::Iterator s = store_.prev_present(position, include, read_version_);
             if (ryw_) {
-                while (s != store_.end() && !tx_.writes_.count(s->first)) {
-                    auto cleared = cleared_containing(s->first);
+                while (s != store_.end() && !tx_.writes_.count(s->key)) {
+                    auto cleared = cleared_containing(s->key);
                     if (cleared == tx_.cleared_.end()) break;
                     s = store_.prev_present(cleared->first, false, read_version_);
                 }
@@ -156,7 +156,7 @@ public:
             const bool have_s = s != store_.end();
             const bool have_w = w != tx_.writes_.end();
             if (!have_s && !have_w) return false;
-            if (have_w && (!have_s || w->first >= s->first)) {
+            if (have_w && (!have_s || w->first >= s->key)) {
                 bool read_store;
                 std::optional<std::string> v = merged(w, &read_store);
                 if (v) {
@@ -168,7 +168,7 @@ public:
                 include = false;
                 continue;
             }
-            *key = s->first;
+            *key = s->key;
             *value = *Store::value_at(s, read_version_);
             return true;
         }
@@ -730,15 +730,15 @@ Future* Transaction::get_range(const std::string& begin_key, bool begin_or_equal
             if (begin < end && !own_writes) {
                 if (!reverse) {
                     auto it = store.next_present(begin, true, read_version_);
-                    for (; it != store.end() && it->first < end; ++it) {
+                    for (; it != store.end() && it->key < end; ++it) {
                         const std::string* value = Store::value_at(it, read_version_);
-                        if (value && !take(it->first, *value)) break;
+                        if (value && !take(it->key, *value)) break;
                     }
                 } else {
                     auto it = store.prev_present(end, false, read_version_);
-                    while (it != store.end() && it->first >= begin) {
+                    while (it != store.end() && it->key >= begin) {
                         const std::string* value = Store::value_at(it, read_version_);
-                        if (value && !take(it->first, *value)) break;
+                        if (value && !take(it->key, *value)) break;
                         if (it == store.begin()) break;
                         --it;
                     }
@@ -1273,13 +1273,13 @@ Future* Transaction::get_range_split_points(const std::string& begin, const std:
             const Store& store = engine_->store();
             int64_t bytes = 0;
             for (auto it = store.next_present(begin, true, read_version_);
-                 it != store.end() && it->first < end; it = store.next_present(it->first, false, read_version_)) {
-                if (bytes >= chunk_size && it->first != begin) {
+                 it != store.end() && it->key < end; it = store.next_present(it->key, false, read_version_)) {
+                if (bytes >= chunk_size && it->key != begin) {
                     if (limit >= 0 && (int)points.size() - 1 >= limit) break;
-                    points.push_back(it->first);
+                    points.push_back(it->key);
                     bytes = 0;
                 }
-                bytes += (int64_t)(it->first.size() + Store::value_at(it, read_version_)->size());
+                bytes += (int64_t)(it->key.size() + Store::value_at(it, read_version_)->size());
             }
         }
         points.push_back(end);
