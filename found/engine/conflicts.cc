@@ -1,5 +1,6 @@
-/* conflicts.cc — an interval map keyed by range starts. Because commit versions only
- * grow, recording a write simply overwrites the covered intervals with the new version. */
+/* conflicts.cc — an interval map keyed by range starts, plus recent runs. Because commit
+ * versions only grow, recording a write simply overwrites the covered intervals with the
+ * new version; folding an older run into the map instead raises intervals to it. */
 #include "conflicts.h"
 
 #include <algorithm>
@@ -12,7 +13,60 @@ int64_t ConflictMap::last_write(const std::string& begin, const std::string& end
     --it; /* the interval containing `begin`; "" is always a boundary */
     int64_t newest = 0;
     for (; it != last_write_.end() && it->first < end; ++it) newest = std::max(newest, it->second);
+    /* Newest run first: once a run is no newer than what was found, none after it is. */
+    for (auto run = runs_.rbegin(); run != runs_.rend() && run->version > newest; ++run)
+        if (intersects(*run, begin, end)) newest = run->version;
     return newest;
+}
+
+bool ConflictMap::intersects(const Run& run, const std::string& begin, const std::string& end) {
+    /* Disjoint and sorted, the ranges' ends are sorted too: the first range ending after
+     * `begin` is the only candidate. */
+    auto first = std::upper_bound(run.ranges.begin(), run.ranges.end(), begin,
+                                  [](const std::string& key, const KeyRange& r) { return key < r.end; });
+    return first != run.ranges.end() && first->begin < end;
+}
+
+void ConflictMap::record_writes(std::vector<KeyRange>&& ranges, int64_t version) {
+    if (ranges.size() < kRunMinimum) {
+        for (const KeyRange& r : ranges) record_write(r.begin, r.end, version);
+        return;
+    }
+    auto by_begin = [](const KeyRange& a, const KeyRange& b) { return a.begin < b.begin; };
+    if (!std::is_sorted(ranges.begin(), ranges.end(), by_begin))
+        std::sort(ranges.begin(), ranges.end(), by_begin);
+    /* Merge overlapping and touching ranges, drop empty ones, in place. */
+    size_t kept = 0;
+    for (size_t i = 0; i < ranges.size(); i++) {
+        KeyRange& r = ranges[i];
+        if (!(r.begin < r.end)) continue;
+        if (kept > 0 && r.begin <= ranges[kept - 1].end) {
+            if (ranges[kept - 1].end < r.end) ranges[kept - 1].end = std::move(r.end);
+            continue;
+        }
+        if (kept != i) ranges[kept] = std::move(r);
+        kept++;
+    }
+    ranges.resize(kept);
+    run_ranges_ += kept;
+    runs_.push_back(Run{version, std::move(ranges)});
+    if (runs_.size() > kMaxRuns) {
+        const Run& oldest = runs_.front();
+        for (const KeyRange& r : oldest.ranges) raise_to(r.begin, r.end, oldest.version);
+        run_ranges_ -= oldest.ranges.size();
+        runs_.erase(runs_.begin());
+    }
+}
+
+void ConflictMap::raise_to(const std::string& begin, const std::string& end, int64_t version) {
+    /* Boundaries at `end` (keeping what follows) and at `begin` (keeping what it splits). */
+    auto at_end = last_write_.lower_bound(end);
+    if (at_end == last_write_.end() || at_end->first != end)
+        at_end = last_write_.emplace_hint(at_end, end, std::prev(at_end)->second);
+    auto at_begin = last_write_.lower_bound(begin);
+    if (at_begin->first != begin)
+        at_begin = last_write_.emplace_hint(at_begin, begin, std::prev(at_begin)->second);
+    for (auto it = at_begin; it != at_end; ++it) it->second = std::max(it->second, version);
 }
 
 void ConflictMap::record_write(const std::string& begin, const std::string& end,
@@ -34,6 +88,10 @@ void ConflictMap::record_write(const std::string& begin, const std::string& end,
 }
 
 void ConflictMap::forget_before(int64_t oldest) {
+    size_t dropped = 0;
+    while (dropped < runs_.size() && runs_[dropped].version < oldest)
+        run_ranges_ -= runs_[dropped++].ranges.size();
+    runs_.erase(runs_.begin(), runs_.begin() + (std::ptrdiff_t)dropped);
     int64_t previous = -1;
     for (auto it = last_write_.begin(); it != last_write_.end();) {
         if (it->second < oldest) it->second = 0;

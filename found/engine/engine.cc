@@ -922,11 +922,13 @@ std::vector<std::function<void()>> Engine::process_commits(
                 }
             }
         }
-        for (const KeyRange& r : request.write_ranges) conflicts_.record_write(r.begin, r.end, version);
+        std::vector<KeyRange> written = std::move(request.write_ranges);
         if (!memory_) {
-            logged.write_ranges = std::move(request.write_ranges); /* for other processes */
+            logged.write_ranges = std::move(written); /* for other processes */
             Wal::encode(logged, &records);
+            written = std::move(logged.write_ranges); /* not needed past the log */
         }
+        conflicts_.record_writes(std::move(written), version);
         outcomes[i].version = version;
         outcomes[i].versionstamp = stamp;
         if (commit_anyway) outcomes[i].error = kCommitUnknownResult;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "key_range.h"
+
 namespace found {
 
 struct LoggedMutation {
@@ -19,11 +21,6 @@ struct LoggedMutation {
     Type type;
     std::string key;
     std::string param; /* the value for kSet, the end key for kClearRange */
-};
-
-struct KeyRange {
-    std::string begin;
-    std::string end;
 };
 
 struct LoggedCommit {

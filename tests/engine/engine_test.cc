@@ -47,6 +47,7 @@
 
 #include "found/engine/fdb_c_abi.h"
 #include "found/engine/conflicts.h"
+#include "found/engine/entry_tree.h"
 #include "found/engine/key_index.h"
 
 extern char** environ;
@@ -2393,6 +2394,147 @@ void test_conflict_map_matches_a_model() {
     }
 }
 
+/* The resolver with commits big enough to be kept as runs (kRunMinimum ranges and more,
+ * unsorted, overlapping, some empty), small ones recorded in the map, more runs than
+ * kMaxRuns (so the oldest are folded into the map under newer writes) and forgetting in
+ * between: last_write still gives the newest version that wrote anything in a range. */
+void test_conflict_runs_match_a_model() {
+    std::mt19937 random(17);
+    auto key = [&](int length) {
+        std::string k;
+        for (int i = 0; i < length; i++) k.push_back("abc\x00"[random() % 4]);
+        return k;
+    };
+    struct Written {
+        std::string begin, end;
+        int64_t version;
+    };
+    for (int history = 0; history < 60; history++) {
+        found::ConflictMap map;
+        std::vector<Written> writes;
+        int64_t version = 0, floor = 0;
+        for (int step = 0; step < 60; step++) {
+            const bool big = random() % 2 == 0;
+            const size_t count = big ? found::ConflictMap::kRunMinimum + random() % 40 : random() % 6;
+            std::vector<found::KeyRange> ranges;
+            version++;
+            for (size_t i = 0; i < count; i++) {
+                std::string begin = key(1 + random() % 4), end = key(random() % 5);
+                if (random() % 2) end = begin + std::string(1, '\0');
+                if (begin < end) writes.push_back({begin, end, version});
+                ranges.push_back({begin, end});
+            }
+            map.record_writes(std::move(ranges), version);
+            if (random() % 10 == 0) { /* lagging far enough behind for runs to be folded */
+                floor = std::max(floor, version - 15 - (int64_t)(random() % 10));
+                map.forget_before(floor);
+            }
+            for (int probe = 0; probe < 30; probe++) {
+                std::string from = key(random() % 4), to = key(random() % 5);
+                if (random() % 3 == 0) to = from + std::string(1, '\0');
+                if (!(from < to)) continue;
+                int64_t expected = 0;
+                for (const Written& w : writes)
+                    if (w.begin < to && from < w.end) expected = std::max(expected, w.version);
+                const int64_t observed = map.last_write(from, to);
+                /* forgotten writes may read as 0, never as anything else */
+                const bool right = observed == expected || (expected < floor && observed < floor);
+                if (!right)
+                    fail("history " + std::to_string(history) + " step " + std::to_string(step) + ": [" +
+                         printable(from) + ", " + printable(to) + ") gave " + std::to_string(observed) +
+                         ", the model " + std::to_string(expected) + " (floor " + std::to_string(floor) +
+                         ")");
+            }
+        }
+    }
+}
+
+/* The store's B+tree holds what a std::set holds, in order, through random inserts (in
+ * order and out of it), in-order appends and erases, across enough keys for inner nodes
+ * to split and for emptied leaves and inner nodes to be removed; keys share long prefixes
+ * (so leaves' prefixes and heads shift) or are short and binary. */
+void test_entry_tree_matches_a_model() {
+    struct Entry {
+        std::string key;
+    };
+    std::mt19937 random(23);
+    for (int round = 0; round < 6; round++) {
+        found::EntryTree<Entry> tree;
+        std::map<std::string, std::unique_ptr<Entry>> model;
+        const std::string common = round % 2 ? std::string(20, 'p') : std::string();
+        auto key = [&]() {
+            std::string k = common;
+            const int length = (int)(random() % 6);
+            for (int i = 0; i < length; i++) k.push_back("\x00\x01ab\xff"[random() % 5]);
+            k += std::to_string(random() % 9000);
+            return k;
+        };
+        auto check = [&](const std::string& where) {
+            expect(tree.size() == model.size(), where + ": size");
+            auto it = tree.begin();
+            for (const auto& [k, owned] : model) {
+                expect(it != tree.end() && &*it == owned.get(), where + ": forward walk at " + printable(k));
+                ++it;
+            }
+            expect(it == tree.end(), where + ": forward walk is longer than the model");
+            it = tree.end();
+            for (auto m = model.rbegin(); m != model.rend(); ++m) {
+                --it;
+                expect(&*it == m->second.get(), where + ": backward walk at " + printable(m->first));
+            }
+            for (int probe = 0; probe < 200; probe++) {
+                const std::string k = key();
+                for (bool inclusive : {true, false}) {
+                    auto expected = inclusive ? model.lower_bound(k) : model.upper_bound(k);
+                    auto got = tree.seek(k, inclusive);
+                    if (expected == model.end()) expect(got == tree.end(), where + ": seek past the end");
+                    else expect(got != tree.end() && &*got == expected->second.get(), where + ": seek " + printable(k));
+                }
+            }
+        };
+        /* in-order appends first, as a snapshot load does */
+        for (int i = 0; i < 3000; i++) {
+            std::string k = common + std::string(1, '\x01') + std::to_string(100000 + i);
+            auto owned = std::make_unique<Entry>(Entry{k});
+            tree.push_back(owned.get());
+            model[k] = std::move(owned);
+        }
+        check("after appends");
+        for (int step = 0; step < 40000; step++) {
+            const std::string k = key();
+            auto at = model.find(k);
+            if (at == model.end() && random() % 3) {
+                auto owned = std::make_unique<Entry>(Entry{k});
+                tree.insert(owned.get());
+                model[k] = std::move(owned);
+            } else if (at != model.end()) {
+                expect(tree.erase(k) == at->second.get(), "erase returned another entry");
+                model.erase(at);
+            } else {
+                expect(tree.erase(k) == nullptr, "erase of an absent key found something");
+            }
+            if (step % 10000 == 9999) check("step " + std::to_string(step));
+        }
+        /* empty it completely, then use it again */
+        std::vector<std::string> order;
+        for (const auto& entry : model) order.push_back(entry.first);
+        std::shuffle(order.begin(), order.end(), random);
+        for (const std::string& k : order) {
+            expect(tree.erase(k) == model[k].get(), "erase while emptying");
+            model.erase(k);
+        }
+        check("emptied");
+        for (int i = 0; i < 500; i++) {
+            const std::string k = key();
+            if (model.count(k)) continue;
+            auto owned = std::make_unique<Entry>(Entry{k});
+            tree.insert(owned.get());
+            model[k] = std::move(owned);
+        }
+        check("refilled");
+    }
+}
+
 /* The store's open-addressing index answers as a std::map does, through random inserts
  * and erases over small key universes: long probe runs, runs wrapping past the table's
  * end, backward shifts on erase and growths. */
@@ -2440,6 +2582,8 @@ struct TestCase {
 const TestCase kCases[] = {
     {"conflict_map_matches_a_model", test_conflict_map_matches_a_model},
     {"key_index_matches_a_model", test_key_index_matches_a_model},
+    {"conflict_runs_match_a_model", test_conflict_runs_match_a_model},
+    {"entry_tree_matches_a_model", test_entry_tree_matches_a_model},
     {"future_getters_and_release_memory", test_future_getters_and_release_memory},
     {"future_callbacks", test_future_callbacks},
     {"set_get_clear_and_clear_range", test_set_get_clear_and_clear_range},
