@@ -49,6 +49,7 @@
 #include "found/engine/conflicts.h"
 #include "found/engine/entry_tree.h"
 #include "found/engine/key_index.h"
+#include "found/engine/store.h"
 
 extern char** environ;
 
@@ -2465,7 +2466,7 @@ void test_entry_tree_matches_a_model() {
         auto key = [&]() {
             std::string k = common;
             const int length = (int)(random() % 6);
-            for (int i = 0; i < length; i++) k.push_back("\x00\x01ab\xff"[random() % 5]);
+            for (int i = 0; i < length; i++) k.push_back("\x00\x01" "ab\xff"[random() % 5]);
             k += std::to_string(random() % 9000);
             return k;
         };
@@ -2570,6 +2571,208 @@ void test_key_index_matches_a_model() {
     }
 }
 
+/* found::Store, the MVCC map every read goes through, answers as a brute-force model
+ * does: the model keeps every write of every key, and a read at version v sees a key's
+ * newest write at or below v. Random histories of commits (1-5 sets, clears and range
+ * clears at one new version) over every key of up to 3 bytes from {'\0', 'a', '\xff'},
+ * so that "", neighbours, prefixes and empty ranges are common, while the MVCC floor
+ * `oldest` advances and lets the store drop versions. After each commit, reads at a
+ * random version in [oldest, current], at current and at INT64_MAX check get, the
+ * present-key searches both ways, whole walks forwards and backwards, range_bytes and the
+ * live counters. A third of the histories start from load_sorted, as a snapshot load
+ * does, and now and then the store is moved, as a reload does. */
+void test_store_matches_a_model() {
+    using found::Store;
+    using found::Version;
+    std::mt19937 random(23);
+    const std::string kBytes("\0a\xff", 3);
+    std::vector<std::string> universe{""};
+    for (size_t i = 0; i < universe.size(); i++)
+        if (universe[i].size() < 3)
+            for (char byte : kBytes) universe.push_back(universe[i] + byte);
+    std::sort(universe.begin(), universe.end());
+    const std::string largest = universe.back(); /* "\xff\xff\xff" */
+    /* Probes and range bounds may also fall between, or beyond, the written keys. */
+    auto probe_key = [&] {
+        std::string key;
+        for (int length = (int)(random() % 5); length > 0; length--) key.push_back(kBytes[random() % 3]);
+        return key;
+    };
+    auto random_value = [&] { /* "" included: present-and-empty is not absent */
+        std::string value;
+        for (int length = (int)(random() % 4); length > 0; length--) value.push_back("xyz"[random() % 3]);
+        return value;
+    };
+
+    struct Write {
+        Version version;
+        bool present;
+        std::string value;
+    };
+    /* The model: every write of universe[k], in the order applied, is in writes[k]. */
+    std::vector<std::vector<Write>> writes(universe.size());
+    auto model_value = [&](size_t k, Version v) -> const std::string* {
+        for (auto w = writes[k].rbegin(); w != writes[k].rend(); ++w)
+            if (w->version <= v) return w->present ? &w->value : nullptr;
+        return nullptr;
+    };
+    using Row = std::pair<std::string, std::string>;
+    using Rows = std::vector<Row>;
+    auto model_rows = [&](Version v) { /* the keys present at v, in order, and their values */
+        Rows rows;
+        for (size_t k = 0; k < universe.size(); k++)
+            if (const std::string* value = model_value(k, v)) rows.emplace_back(universe[k], *value);
+        return rows;
+    };
+
+    auto shown = [](const std::string* value) { return value ? printable(*value) : std::string("absent"); };
+    auto shown_rows = [](const Rows& rows) {
+        std::string out = "{";
+        for (const auto& [key, value] : rows) out += " " + printable(key) + "=" + printable(value);
+        return out + " }";
+    };
+    auto same_value = [](const std::string* a, const std::string* b) {
+        return a && b ? *a == *b : a == b;
+    };
+
+    /* The entry `it` returned by `search` (key, inclusive) at v is the model's row
+     * `expected` (nullptr: end()), with the same value at v. */
+    auto check_found = [&](const Store& store, Store::Iterator it, const Row* expected, Version v,
+                           const char* search, const std::string& key, bool inclusive, const std::string& where) {
+        const std::string* value = it != store.end() ? Store::value_at(it, v) : nullptr;
+        const bool agrees = expected ? it != store.end() && it->key == expected->first &&
+                                           same_value(value, &expected->second)
+                                     : it == store.end();
+        if (!agrees)
+            fail(where + ": " + search + "(" + printable(key) + (inclusive ? ", inclusive)" : ", exclusive)") +
+                 " gave " + (it != store.end() ? printable(it->key) + "=" + shown(value) : "end()") +
+                 ", the model " +
+                 (expected ? printable(expected->first) + "=" + printable(expected->second) : "end()"));
+    };
+
+    auto check_reads_at = [&](const Store& store, Version v, const std::string& where) {
+        const Rows rows = model_rows(v);
+        for (size_t k = 0; k < universe.size(); k++) {
+            const std::string* observed = store.get(universe[k], v);
+            const std::string* expected = model_value(k, v);
+            if (!same_value(observed, expected))
+                fail(where + ": get(" + printable(universe[k]) + ") gave " + shown(observed) + ", the model " +
+                     shown(expected));
+        }
+        for (int probe = 0; probe < 4; probe++) {
+            const std::string key = probe_key();
+            for (bool inclusive : {true, false}) {
+                const Row *next = nullptr, *prev = nullptr;
+                for (const auto& row : rows) {
+                    if (!next && (inclusive ? row.first >= key : row.first > key)) next = &row;
+                    if (inclusive ? row.first <= key : row.first < key) prev = &row;
+                }
+                check_found(store, store.next_present(key, inclusive, v), next, v, "next_present", key, inclusive,
+                            where);
+                check_found(store, store.prev_present(key, inclusive, v), prev, v, "prev_present", key, inclusive,
+                            where);
+            }
+        }
+
+        Rows by_next, by_increment, by_decrement;
+        for (Rows* walk : {&by_next, &by_increment, &by_decrement}) walk->reserve(rows.size());
+        for (auto it = store.next_present("", true, v); it != store.end();
+             it = store.next_present(it->key, false, v)) {
+            const std::string* value = Store::value_at(it, v);
+            if (!value) fail(where + ": next_present stopped at " + printable(it->key) + ", absent there");
+            by_next.emplace_back(it->key, *value);
+        }
+        for (auto it = store.begin(); it != store.end(); ++it)
+            if (const std::string* value = Store::value_at(it, v)) by_increment.emplace_back(it->key, *value);
+        if (auto it = store.prev_present(largest, true, v); it != store.end()) {
+            for (;; --it) {
+                if (const std::string* value = Store::value_at(it, v)) by_decrement.emplace_back(it->key, *value);
+                if (it == store.begin()) break;
+            }
+        }
+        std::reverse(by_decrement.begin(), by_decrement.end());
+        if (by_next != rows)
+            fail(where + ": the next_present walk gave " + shown_rows(by_next) + ", the model " + shown_rows(rows));
+        if (by_increment != rows)
+            fail(where + ": the ++it walk gave " + shown_rows(by_increment) + ", the model " + shown_rows(rows));
+        if (by_decrement != rows)
+            fail(where + ": the --it walk gave (reversed) " + shown_rows(by_decrement) + ", the model " +
+                 shown_rows(rows));
+
+        for (int range = 0; range < 3; range++) {
+            const std::string begin = probe_key();
+            const std::string end = random() % 3 ? probe_key() : begin + '\0';
+            int64_t expected = 0;
+            for (const auto& [key, value] : rows)
+                if (begin <= key && key < end) expected += (int64_t)(key.size() + value.size());
+            const int64_t observed = store.range_bytes(begin, end, v);
+            if (observed != expected)
+                fail(where + ": range_bytes(" + printable(begin) + ", " + printable(end) + ") gave " +
+                     std::to_string(observed) + ", the model " + std::to_string(expected));
+        }
+    };
+
+    for (int history = 0; history < 200; history++) {
+        Store store;
+        for (std::vector<Write>& list : writes) list.clear();
+        Version current = 0, oldest = 0;
+        if (history % 3 == 0) {
+            for (size_t k = 0; k < universe.size(); k++) {
+                if (random() % 2) continue;
+                const std::string value = random_value();
+                store.load_sorted(std::string(universe[k]), std::string(value));
+                writes[k].push_back({1, true, value});
+            }
+            current = 1;
+        }
+        /* How eagerly this history raises the floor: never, rarely, often, or always to the
+         * version being committed (the tightest window; a reload applies its log so). */
+        const int eagerness = history % 4;
+        for (int step = 0; step < 300; step++) {
+            const std::string where = "history " + std::to_string(history) + " step " + std::to_string(step);
+            const Version version = current + 1 + (Version)(random() % 3);
+            if (eagerness == 3 || (eagerness == 2 && random() % 2) || (eagerness == 1 && random() % 8 == 0))
+                oldest = eagerness == 3 ? version : oldest + (Version)(random() % (uint64_t)(version - oldest + 1));
+            for (int mutations = 1 + (int)(random() % 5); mutations > 0; mutations--) {
+                const int kind = (int)(random() % 8);
+                if (kind < 4) {
+                    const size_t k = random() % universe.size();
+                    const std::string value = random_value();
+                    store.put(universe[k], &value, version, oldest);
+                    writes[k].push_back({version, true, value});
+                } else if (kind < 6) {
+                    const size_t k = random() % universe.size();
+                    store.put(universe[k], nullptr, version, oldest);
+                    writes[k].push_back({version, false, ""});
+                } else {
+                    const std::string begin = probe_key();
+                    const std::string end = random() % 4 ? probe_key() : begin + '\0';
+                    store.clear_range(begin, end, version, oldest);
+                    for (size_t k = 0; k < universe.size(); k++)
+                        if (begin <= universe[k] && universe[k] < end) writes[k].push_back({version, false, ""});
+                }
+            }
+            current = version;
+            if (random() % 50 == 0) {
+                Store moved = std::move(store);
+                store = std::move(moved);
+            }
+
+            const Rows newest = model_rows(current);
+            size_t bytes = 0;
+            for (const auto& [key, value] : newest) bytes += key.size() + value.size();
+            if (store.live_keys() != newest.size() || store.live_bytes() != bytes)
+                fail(where + ": live_keys/live_bytes " + std::to_string(store.live_keys()) + "/" +
+                     std::to_string(store.live_bytes()) + ", the model " + std::to_string(newest.size()) + "/" +
+                     std::to_string(bytes));
+            const Version v = oldest + (Version)(random() % (uint64_t)(current - oldest + 1));
+            check_reads_at(store, v, where + " at " + std::to_string(v) + " (oldest " + std::to_string(oldest) + ")");
+            check_reads_at(store, current, where + " at current " + std::to_string(current));
+            check_reads_at(store, INT64_MAX, where + " at INT64_MAX");
+        }
+    }
+}
+
 /* ====================================================================================
  * The runner
  * ================================================================================== */
@@ -2584,6 +2787,7 @@ const TestCase kCases[] = {
     {"key_index_matches_a_model", test_key_index_matches_a_model},
     {"conflict_runs_match_a_model", test_conflict_runs_match_a_model},
     {"entry_tree_matches_a_model", test_entry_tree_matches_a_model},
+    {"store_matches_a_model", test_store_matches_a_model},
     {"future_getters_and_release_memory", test_future_getters_and_release_memory},
     {"future_callbacks", test_future_callbacks},
     {"set_get_clear_and_clear_range", test_set_get_clear_and_clear_range},
