@@ -831,7 +831,12 @@ std::vector<std::function<void()>> Engine::process_commits(
         return fail_all(kIoError);
     }
     std::vector<LoggedCommit> accepted;
+    /* The log records of the batch, in a buffer kept from batch to batch: grown afresh for
+     * every bulk commit, its reallocations made glibc consolidate its free lists (~10% of
+     * a bulk load). Swapped out, so a nested call finds it empty rather than shared. */
     std::string records;
+    records.swap(wal_buffer_);
+    records.clear();
     /* The latest value of keys written earlier in this batch (atomic ops read them). */
     std::map<std::string, std::optional<std::string>> overlay;
     std::vector<KeyRange> batch_clears;
@@ -954,6 +959,7 @@ std::vector<std::function<void()>> Engine::process_commits(
             if (io_error) wal_.truncate(start); /* best effort: never published */
             shared.appending.store(0);
         }
+        if (records.capacity() <= (4u << 20)) wal_buffer_.swap(records); /* a huge one goes */
         if (io_error) {
             for (Outcome& o : outcomes)
                 if (!o.error && o.version) o.error = kCommitUnknownResult;

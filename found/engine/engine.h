@@ -269,6 +269,7 @@ private:
     std::mutex pipeline_mutex_;
     std::mutex queue_mutex_;
     std::vector<std::unique_ptr<CommitRequest>> queue_;
+    std::string wal_buffer_; /* process_commits' log records, reused (see there) */
     bool processing_scheduled_ = false;
     ConflictMap conflicts_;
     Wal wal_;

@@ -3,17 +3,17 @@
  * Why not std::map: a lookup in a red-black tree of a million keys visits about twenty
  * nodes scattered over the heap, and compares the key at each (another pointer to chase
  * for keys longer than 15 bytes), so inserting a random key cost ~1 µs of cache misses
- * and was most of a bulk load's commit time. Here the upper levels are a few hundred
- * compact nodes that stay in cache, and a leaf holds up to 64 entries: a search costs the
- * few comparisons of a binary search in one leaf.
+ * and was most of a bulk load's commit time. Here a node holds up to 64 keys, and keeps
+ * each as an 8-byte integer after a prefix its keys share (see Heads): a search bisects
+ * integers, node by node, and reads a key only where two integers tie.
  *
  * The tree owns its nodes, not the entries: the caller allocates each entry, keeps it at
  * one address for as long as it is in the tree (the store's hash index points at it), and
  * frees it after erasing it. `Entry` must have a `std::string key` member.
  *
  * Iterators are (leaf, position) pairs: any insert or erase invalidates them. Leaves that
- * become empty are removed; partly empty leaves are not merged (a tree emptied by deletes
- * keeps at most one leaf per 64 entries it once held, until they fill again or empty). */
+ * become empty are removed; partly empty ones are not merged (after many deletes a leaf
+ * may hold a single entry, until it fills again or empties). */
 #ifndef FOUND_ENTRY_TREE_H
 #define FOUND_ENTRY_TREE_H
 
@@ -28,6 +28,100 @@
 
 namespace found {
 
+/* The search keys of one node — a leaf's entries' keys, an inner node's separators — as
+ * integers: every key of the node starts with the same `prefix` bytes, and at[i] holds
+ * the 8 bytes of key i after them, big-endian and padded with zeros. A search compares
+ * the sought key with the prefix once (its first kInline bytes are kept here, so no key
+ * is read for that), then bisects the heads, reading a key only when two heads tie.
+ *
+ * The prefix may be shorter than what the keys share: it is set by the first key, shrinks
+ * when a key sharing less comes in, and is kept by both halves of a split. Functions that
+ * need the keys themselves take `key_at(i)`, giving key i as a string_view. */
+template <int N>
+struct Heads {
+    static constexpr size_t kInline = 32;
+
+    size_t prefix = 0;
+    char start[kInline]; /* the prefix's first min(prefix, kInline) bytes */
+    uint64_t at[N];
+
+    /* The 8 bytes of `key` from `from`, big-endian, zeros past its end: for keys that
+     * share their first `from` bytes, a smaller window means a smaller key (equal ones
+     * tell nothing: "a" and "a\0" have the same window). */
+    static uint64_t window(std::string_view key, size_t from) {
+        uint64_t head = 0;
+        for (size_t i = from; i < from + 8; i++)
+            head = (head << 8) | (i < key.size() ? (unsigned char)key[i] : 0u);
+        return head;
+    }
+
+    /* The prefix's bytes (from key 0 when longer than what is kept inline). */
+    template <class KeyAt>
+    std::string_view prefix_bytes(KeyAt key_at) const {
+        return prefix <= kInline ? std::string_view(start, prefix) : key_at(0).substr(0, prefix);
+    }
+
+    /* The first of `count` keys that is >= `key` (> when not inclusive). */
+    template <class KeyAt>
+    int position(std::string_view key, bool inclusive, int count, KeyAt key_at) const {
+        if (count == 0) return 0;
+        if (prefix > 0) {
+            /* A key that does not start with the prefix is before or after all. */
+            const std::string_view shared = prefix_bytes(key_at);
+            const int order = key.substr(0, prefix).compare(shared);
+            if (order < 0) return 0; /* includes a key that is a proper prefix of it */
+            if (order > 0) return count;
+        }
+        const uint64_t head = window(key, prefix);
+        int low = 0, high = count;
+        while (low < high) {
+            const int middle = (low + high) / 2;
+            bool before; /* key `middle` comes before the position sought */
+            if (at[middle] != head) {
+                before = at[middle] < head;
+            } else {
+                const std::string_view here = key_at(middle);
+                before = inclusive ? here < key : here <= key;
+            }
+            if (before) low = middle + 1;
+            else high = middle;
+        }
+        return low;
+    }
+
+    /* Puts `key` at `position` among `count` keys, shortening the prefix to what the key
+     * shares with it first (every head moves to the new window). */
+    template <class KeyAt>
+    void insert(int position, int count, std::string_view key, KeyAt key_at) {
+        if (count == 0) {
+            prefix = key.size();
+            key.copy(start, std::min(prefix, kInline));
+        } else {
+            const std::string_view old = prefix_bytes(key_at);
+            size_t shared = 0;
+            while (shared < prefix && shared < key.size() && key[shared] == old[shared]) shared++;
+            if (shared < prefix) {
+                /* new window = the old prefix's bytes [shared, prefix), then the old window */
+                const size_t moved = prefix - shared;
+                const uint64_t lead = window(old, shared);
+                for (int i = 0; i < count; i++) at[i] = moved >= 8 ? lead : lead | (at[i] >> (8 * moved));
+                prefix = shared; /* `start` still holds its first bytes */
+            }
+        }
+        std::copy_backward(at + position, at + count, at + count + 1);
+        at[position] = window(key, prefix);
+    }
+
+    void erase(int position, int count) { std::copy(at + position + 1, at + count, at + position); }
+
+    /* The heads [from, from + count) of `other` and its prefix: half of a split node. */
+    void take_half(const Heads& other, int from, int count) {
+        prefix = other.prefix;
+        std::copy(other.start, other.start + kInline, start);
+        std::copy(other.at + from, other.at + from + count, at);
+    }
+};
+
 template <class Entry>
 class EntryTree {
     static constexpr int kLeafCapacity = 64;
@@ -37,24 +131,26 @@ class EntryTree {
         bool leaf;
         int count; /* entries of a leaf, children of an inner node */
     };
-    /* Every key of a leaf starts with the same `prefix` bytes (those of entries[0]);
-     * heads[i] holds the 8 bytes of entries[i]'s key after them, big-endian and padded
-     * with zeros, so a search compares integers in the leaf and reads a key only when two
-     * heads tie. The prefix may be shorter than what the keys share: it is set by the first
-     * key, shrinks when a key sharing less comes in, and is kept by both halves of a split. */
     struct Leaf : Node {
         Leaf* prev = nullptr;
         Leaf* next = nullptr;
-        size_t prefix = 0;
-        uint64_t heads[kLeafCapacity];
+        Heads<kLeafCapacity> heads; /* of the entries' keys */
         Entry* entries[kLeafCapacity];
         Leaf() : Node{true, 0} {}
+        std::string_view key(int i) const { return entries[i]->key; }
+        auto key_at() const {
+            return [this](int i) { return key(i); };
+        }
     };
     /* children[i] holds the keys in [keys[i-1], keys[i]) (unbounded at either end). */
     struct Inner : Node {
+        Heads<kInnerCapacity - 1> heads; /* of the separators */
         std::string keys[kInnerCapacity - 1];
         Node* children[kInnerCapacity];
         Inner() : Node{false, 0} {}
+        auto key_at() const {
+            return [this](int i) { return std::string_view(keys[i]); };
+        }
     };
     struct Step {
         Inner* node;
@@ -157,7 +253,7 @@ public:
         if (position == leaf->count || leaf->entries[position]->key != key) return nullptr;
         Entry* entry = leaf->entries[position];
         std::copy(leaf->entries + position + 1, leaf->entries + leaf->count, leaf->entries + position);
-        std::copy(leaf->heads + position + 1, leaf->heads + leaf->count, leaf->heads + position);
+        leaf->heads.erase(position, leaf->count);
         leaf->count--;
         size_--;
         if (leaf->count == 0 && leaf != root_) remove_leaf(leaf, path);
@@ -196,84 +292,24 @@ private:
         while (!node->leaf) {
             Inner* inner = static_cast<Inner*>(node);
             /* the first separator > key picks the child */
-            const int child = (int)(std::upper_bound(inner->keys, inner->keys + inner->count - 1, key,
-                                                     [](std::string_view k, const std::string& s) {
-                                                         return k < std::string_view(s);
-                                                     }) -
-                                    inner->keys);
+            const int child = inner->heads.position(key, false, inner->count - 1, inner->key_at());
             if (path) path->push_back({inner, child});
             node = inner->children[child];
         }
         return static_cast<Leaf*>(node);
     }
 
-    /* The 8 bytes of `key` from `at`, big-endian, zeros past its end: for keys that share
-     * their first `at` bytes, a smaller window means a smaller key (equal ones tell
-     * nothing: "a" and "a\0" have the same window). */
-    static uint64_t window(std::string_view key, size_t at) {
-        uint64_t head = 0;
-        for (size_t i = at; i < at + 8; i++)
-            head = (head << 8) | (i < key.size() ? (unsigned char)key[i] : 0u);
-        return head;
-    }
-
     /* The position of the first entry of `leaf` >= key (> key unless inclusive). */
     static int leaf_position(const Leaf* leaf, std::string_view key, bool inclusive) {
-        const int count = leaf->count;
-        if (count == 0) return 0;
-        const size_t prefix = leaf->prefix;
-        if (prefix > 0) {
-            /* A key that does not start with the leaf's prefix is before or after all. */
-            const std::string_view shared = std::string_view(leaf->entries[0]->key).substr(0, prefix);
-            const int order = key.substr(0, prefix).compare(shared);
-            if (order < 0 || (order == 0 && key.size() < prefix)) return 0;
-            if (order > 0) return count;
-        }
-        const uint64_t head = window(key, prefix);
-        int low = 0, high = count;
-        while (low < high) {
-            const int middle = (low + high) / 2;
-            bool before; /* entries[middle] comes before the position sought */
-            if (leaf->heads[middle] != head) {
-                before = leaf->heads[middle] < head;
-            } else {
-                const std::string_view here(leaf->entries[middle]->key);
-                before = inclusive ? here < key : here <= key;
-            }
-            if (before) low = middle + 1;
-            else high = middle;
-        }
-        return low;
-    }
-
-    /* Makes room for `key` under the leaf's prefix: shortens the prefix to what the key
-     * shares with it, shifting every head to the new window. */
-    static void fit_prefix(Leaf* leaf, std::string_view key) {
-        if (leaf->count == 0) {
-            leaf->prefix = key.size();
-            return;
-        }
-        const std::string& first = leaf->entries[0]->key;
-        size_t shared = 0;
-        while (shared < leaf->prefix && shared < key.size() && key[shared] == first[shared]) shared++;
-        if (shared == leaf->prefix) return;
-        /* new window = the first key's bytes [shared, prefix) followed by the old window */
-        const size_t moved = leaf->prefix - shared;
-        const uint64_t lead = window(std::string_view(first).substr(0, leaf->prefix), shared);
-        for (int i = 0; i < leaf->count; i++)
-            leaf->heads[i] = moved >= 8 ? lead : lead | (leaf->heads[i] >> (8 * moved));
-        leaf->prefix = shared;
+        return leaf->heads.position(key, inclusive, leaf->count, leaf->key_at());
     }
 
     /* Puts `entry` at `position` of a leaf with room. */
     static void put_in_leaf(Leaf* leaf, int position, Entry* entry) {
-        fit_prefix(leaf, entry->key);
+        leaf->heads.insert(position, leaf->count, entry->key, leaf->key_at());
         std::copy_backward(leaf->entries + position, leaf->entries + leaf->count,
                            leaf->entries + leaf->count + 1);
-        std::copy_backward(leaf->heads + position, leaf->heads + leaf->count,
-                           leaf->heads + leaf->count + 1);
         leaf->entries[position] = entry;
-        leaf->heads[position] = window(entry->key, leaf->prefix);
         leaf->count++;
     }
 
@@ -289,9 +325,8 @@ private:
         const bool appending = leaf == last_ && position == leaf->count;
         const int keep = appending ? kLeafCapacity : kLeafCapacity / 2;
         right->count = leaf->count - keep;
-        right->prefix = leaf->prefix;
+        right->heads.take_half(leaf->heads, keep, right->count);
         std::copy(leaf->entries + keep, leaf->entries + leaf->count, right->entries);
-        std::copy(leaf->heads + keep, leaf->heads + leaf->count, right->heads);
         leaf->count = keep;
         right->next = leaf->next;
         right->prev = leaf;
@@ -333,6 +368,7 @@ private:
                 right->count = inner->count - keep;
                 for (int i = 0; i < right->count; i++) right->children[i] = inner->children[keep + i];
                 for (int i = 0; i + 1 < right->count; i++) right->keys[i] = std::move(inner->keys[keep + i]);
+                right->heads.take_half(inner->heads, keep, right->count - 1);
                 up = std::move(inner->keys[keep - 1]);
                 inner->count = keep;
                 if (at <= keep) insert_child(inner, at, std::move(separator), child);
@@ -345,12 +381,14 @@ private:
         Inner* root = new Inner();
         root->children[0] = root_;
         root->children[1] = child;
+        root->heads.insert(0, 0, separator, root->key_at());
         root->keys[0] = std::move(separator);
         root->count = 2;
         root_ = root;
     }
 
     static void insert_child(Inner* inner, int at, std::string separator, Node* child) {
+        inner->heads.insert(at - 1, inner->count - 1, separator, inner->key_at()); /* keys intact */
         for (int i = inner->count; i > at; i--) inner->children[i] = inner->children[i - 1];
         for (int i = inner->count - 1; i > at - 1; i--) inner->keys[i] = std::move(inner->keys[i - 1]);
         inner->children[at] = child;
@@ -374,6 +412,7 @@ private:
             const int drop_key = step.child > 0 ? step.child - 1 : 0;
             for (int i = step.child; i + 1 < inner->count; i++) inner->children[i] = inner->children[i + 1];
             for (int i = drop_key; i + 2 < inner->count; i++) inner->keys[i] = std::move(inner->keys[i + 1]);
+            if (inner->count >= 2) inner->heads.erase(drop_key, inner->count - 1);
             inner->count--;
             if (inner->count > 0) {
                 inner->keys[inner->count - 1].clear(); /* the unused last slot */

@@ -2452,8 +2452,8 @@ void test_conflict_runs_match_a_model() {
 
 /* The store's B+tree holds what a std::set holds, in order, through random inserts (in
  * order and out of it), in-order appends and erases, across enough keys for inner nodes
- * to split and for emptied leaves and inner nodes to be removed; keys share long prefixes
- * (so leaves' prefixes and heads shift) or are short and binary. */
+ * to split and for emptied leaves and inner nodes to be removed; keys share prefixes of
+ * several lengths (so nodes' prefixes and heads shift) or are short and binary. */
 void test_entry_tree_matches_a_model() {
     struct Entry {
         std::string key;
@@ -2462,7 +2462,8 @@ void test_entry_tree_matches_a_model() {
     for (int round = 0; round < 6; round++) {
         found::EntryTree<Entry> tree;
         std::map<std::string, std::unique_ptr<Entry>> model;
-        const std::string common = round % 2 ? std::string(20, 'p') : std::string();
+        /* no shared prefix, one kept inline, one longer than Heads::kInline */
+        const std::string common = std::string(round % 3 == 0 ? 0 : round % 3 == 1 ? 20 : 45, 'p');
         auto key = [&]() {
             std::string k = common;
             const int length = (int)(random() % 6);
