@@ -40,6 +40,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -2351,19 +2352,31 @@ int child_main(int argc, char** argv) {
  * Internal mechanisms checked against brute-force models
  * ================================================================================== */
 
+/* A random key of `length` bytes drawn from `alphabet`. */
+std::string random_key(std::mt19937& random, std::string_view alphabet, int length) {
+    std::string k;
+    for (int i = 0; i < length; i++) k.push_back(alphabet[random() % alphabet.size()]);
+    return k;
+}
+
+/* The resolver's model: every range written, with its version. */
+struct Written {
+    std::string begin, end;
+    int64_t version;
+};
+
+int64_t newest_write(const std::vector<Written>& writes, const std::string& from, const std::string& to) {
+    int64_t newest = 0;
+    for (const Written& w : writes)
+        if (w.begin < to && from < w.end) newest = std::max(newest, w.version);
+    return newest;
+}
+
 /* The resolver's interval map answers exactly "the newest version that wrote anything in
  * [begin, end)" — checked against the list of every write, over random histories. */
 void test_conflict_map_matches_a_model() {
     std::mt19937 random(11);
-    auto key = [&](int length) {
-        std::string k;
-        for (int i = 0; i < length; i++) k.push_back("ab\x00"[random() % 3]);
-        return k;
-    };
-    struct Written {
-        std::string begin, end;
-        int64_t version;
-    };
+    auto key = [&](int length) { return random_key(random, std::string_view("ab\0", 3), length); };
     for (int history = 0; history < 1000; history++) {
         found::ConflictMap map;
         std::vector<Written> writes;
@@ -2378,9 +2391,7 @@ void test_conflict_map_matches_a_model() {
             std::string from = key(random() % 4), to = key(random() % 4);
             if (random() % 3 == 0) to = from + std::string(1, '\0');
             if (!(from < to)) continue;
-            int64_t expected = 0;
-            for (const Written& w : writes)
-                if (w.begin < to && from < w.end) expected = std::max(expected, w.version);
+            const int64_t expected = newest_write(writes, from, to);
             const int64_t observed = map.last_write(from, to);
             if (observed != expected)
                 fail("history " + std::to_string(history) + " step " + std::to_string(step) + ": [" +
@@ -2401,15 +2412,7 @@ void test_conflict_map_matches_a_model() {
  * between: last_write still gives the newest version that wrote anything in a range. */
 void test_conflict_runs_match_a_model() {
     std::mt19937 random(17);
-    auto key = [&](int length) {
-        std::string k;
-        for (int i = 0; i < length; i++) k.push_back("abc\x00"[random() % 4]);
-        return k;
-    };
-    struct Written {
-        std::string begin, end;
-        int64_t version;
-    };
+    auto key = [&](int length) { return random_key(random, std::string_view("abc\0", 4), length); };
     for (int history = 0; history < 60; history++) {
         found::ConflictMap map;
         std::vector<Written> writes;
@@ -2434,9 +2437,7 @@ void test_conflict_runs_match_a_model() {
                 std::string from = key(random() % 4), to = key(random() % 5);
                 if (random() % 3 == 0) to = from + std::string(1, '\0');
                 if (!(from < to)) continue;
-                int64_t expected = 0;
-                for (const Written& w : writes)
-                    if (w.begin < to && from < w.end) expected = std::max(expected, w.version);
+                const int64_t expected = newest_write(writes, from, to);
                 const int64_t observed = map.last_write(from, to);
                 /* forgotten writes may read as 0, never as anything else */
                 const bool right = observed == expected || (expected < floor && observed < floor);
