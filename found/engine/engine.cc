@@ -235,7 +235,7 @@ int Engine::recover_alone(std::string* message) {
      * the histories an unknown commit result allows. */
     rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
         if (commit.version <= snapshot_version_) return; /* already in the snapshot */
-        apply(commit, commit.version);
+        apply_taking(store_, commit, commit.version);
         if (commit.version > last_version_) last_version_ = commit.version;
     }, message);
     if (rc) return rc;
@@ -288,9 +288,9 @@ int Engine::reload(std::string* message) {
          * durable, and read versions stay below those. */
         const Version oldest = current_version() - knobs().mvcc_window_versions;
         Version last = snapshot_version;
-        for (const LoggedCommit& commit : commits) {
+        for (LoggedCommit& commit : commits) {
             if (commit.version <= last) continue;
-            apply_to(fresh, commit, std::min(commit.version, oldest));
+            apply_taking(fresh, commit, std::min(commit.version, oldest));
             last = commit.version;
         }
         {
@@ -1294,6 +1294,18 @@ void Engine::apply_to(Store& store, const LoggedCommit& commit, Version oldest) 
         switch (m.type) {
             case LoggedMutation::kSet: store.put(m.key, &m.param, commit.version, oldest); break;
             case LoggedMutation::kClear: store.put(m.key, nullptr, commit.version, oldest); break;
+            case LoggedMutation::kClearRange:
+                store.clear_range(m.key, m.param, commit.version, oldest);
+                break;
+        }
+    }
+}
+
+void Engine::apply_taking(Store& store, LoggedCommit& commit, Version oldest) {
+    for (LoggedMutation& m : commit.mutations) {
+        switch (m.type) {
+            case LoggedMutation::kSet: store.put_taking(std::move(m.key), &m.param, commit.version, oldest); break;
+            case LoggedMutation::kClear: store.put_taking(std::move(m.key), nullptr, commit.version, oldest); break;
             case LoggedMutation::kClearRange:
                 store.clear_range(m.key, m.param, commit.version, oldest);
                 break;

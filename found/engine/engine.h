@@ -207,6 +207,9 @@ private:
     void run_sync_thread();
     void apply(const LoggedCommit& commit, Version oldest);
     static void apply_to(Store& store, const LoggedCommit& commit, Version oldest);
+    /* apply_to, moving the record's keys and values into the store (the record is left
+     * with empty strings): for replays, whose records are dropped right after. */
+    static void apply_taking(Store& store, LoggedCommit& commit, Version oldest);
     /* Removes and returns the watches these commits fire (the caller completes them). */
     std::vector<Future*> fire_watches(const std::vector<LoggedCommit>& commits);
     void forget_watch(const std::string& key, Future* future);

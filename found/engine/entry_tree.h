@@ -35,8 +35,8 @@ namespace found {
  * is read for that), then bisects the heads, reading a key only when two heads tie.
  *
  * The prefix may be shorter than what the keys share: it is set by the first key, shrinks
- * when a key sharing less comes in, and is kept by both halves of a split. Functions that
- * need the keys themselves take `key_at(i)`, giving key i as a string_view. */
+ * when a key sharing less comes in, and is recomputed for both halves of a split.
+ * Functions that need the keys themselves take `key_at(i)`, giving key i as a string_view. */
 template <int N>
 struct Heads {
     static constexpr size_t kInline = 32;
@@ -114,11 +114,34 @@ struct Heads {
 
     void erase(int position, int count) { std::copy(at + position + 1, at + count, at + position); }
 
-    /* The heads [from, from + count) of `other` and its prefix: half of a split node. */
-    void take_half(const Heads& other, int from, int count) {
-        prefix = other.prefix;
-        std::copy(other.start, other.start + kInline, start);
-        std::copy(other.at + from, other.at + from + count, at);
+    /* The heads of keys [from, from + count) of a node that was split (`whole`, which may
+     * be this node itself), for one of its halves. A prefix only shrinks between splits,
+     * so a half whose keys share at least 4 bytes more than it (for sorted keys, what the
+     * first and the last share) gets it recomputed, reading each of its keys: a leaf that
+     * once held "\xff/..." and "0000..." would otherwise pass prefix 0 to all the leaves
+     * split from it, whose heads would all tie on the keys' leading zeros. Otherwise the
+     * heads are copied, reading two keys. */
+    template <class KeyAt>
+    void split_from(const Heads& whole, int from, int count, KeyAt key_at) {
+        size_t shared = 0;
+        if (count > 0) {
+            const std::string_view first = key_at(0), last = key_at(count - 1);
+            while (shared < first.size() && shared < last.size() && first[shared] == last[shared])
+                shared++;
+        }
+        if (count > 0 && shared >= whole.prefix + 4) {
+            prefix = shared;
+            key_at(0).copy(start, std::min(prefix, kInline));
+            for (int i = 0; i < count; i++) at[i] = window(key_at(i), prefix);
+            return;
+        }
+        if (this == &whole) { /* the left half keeps its place */
+            if (from > 0) std::copy(at + from, at + from + count, at);
+            return;
+        }
+        prefix = whole.prefix;
+        std::copy(whole.start, whole.start + kInline, start);
+        std::copy(whole.at + from, whole.at + from + count, at);
     }
 };
 
@@ -325,9 +348,10 @@ private:
         const bool appending = leaf == last_ && position == leaf->count;
         const int keep = appending ? kLeafCapacity : kLeafCapacity / 2;
         right->count = leaf->count - keep;
-        right->heads.take_half(leaf->heads, keep, right->count);
         std::copy(leaf->entries + keep, leaf->entries + leaf->count, right->entries);
         leaf->count = keep;
+        right->heads.split_from(leaf->heads, keep, right->count, right->key_at());
+        leaf->heads.split_from(leaf->heads, 0, leaf->count, leaf->key_at());
         right->next = leaf->next;
         right->prev = leaf;
         if (leaf->next) leaf->next->prev = right;
@@ -368,9 +392,10 @@ private:
                 right->count = inner->count - keep;
                 for (int i = 0; i < right->count; i++) right->children[i] = inner->children[keep + i];
                 for (int i = 0; i + 1 < right->count; i++) right->keys[i] = std::move(inner->keys[keep + i]);
-                right->heads.take_half(inner->heads, keep, right->count - 1);
                 up = std::move(inner->keys[keep - 1]);
                 inner->count = keep;
+                right->heads.split_from(inner->heads, keep, right->count - 1, right->key_at());
+                inner->heads.split_from(inner->heads, 0, inner->count - 1, inner->key_at());
                 if (at <= keep) insert_child(inner, at, std::move(separator), child);
                 else insert_child(right, at - keep, std::move(separator), child);
             }

@@ -59,12 +59,25 @@ void Store::prune(StoreEntry* entry, Version oldest) {
 
 void Store::put(const std::string& key, const std::string* value, Version version,
                 Version oldest) {
+    write(key, value, nullptr, version, oldest);
+}
+
+void Store::put_taking(std::string&& key, std::string* value, Version version, Version oldest) {
+    write(std::move(key), value, value, version, oldest);
+}
+
+/* `value` is the value (nullptr: a clear); when `value_to_take` is that same string, its
+ * bytes are moved into the store, as the key's are when `key` is an rvalue. */
+template <class Key>
+void Store::write(Key&& key, const std::string* value, std::string* value_to_take,
+                  Version version, Version oldest) {
+    const size_t key_size = key.size();
     const uint64_t hash = index_.hash_of(key);
     StoreEntry* const* found = index_.find(key, hash);
     StoreEntry* entry;
     if (!found) {
         if (!value) return;
-        entry = new StoreEntry{key, Versions()};
+        entry = new StoreEntry{std::string(std::forward<Key>(key)), Versions()};
         tree_.insert(entry);
         index_.insert(hash, entry);
     } else {
@@ -74,17 +87,21 @@ void Store::put(const std::string& key, const std::string* value, Version versio
     const bool was_present = !versions.empty() && versions.back().present;
     if (was_present) {
         live_keys_--;
-        live_bytes_ -= key.size() + versions.back().value.size();
+        live_bytes_ -= key_size + versions.back().value.size();
     }
+    const size_t value_size = value ? value->size() : 0;
+    std::string bytes;
+    if (value_to_take) bytes = std::move(*value_to_take);
+    else if (value) bytes = *value;
     if (!versions.empty() && versions.back().version == version) {
         versions.back().present = value != nullptr;
-        versions.back().value = value ? *value : std::string();
+        versions.back().value = std::move(bytes);
     } else {
-        versions.push_back(VersionedValue{version, value != nullptr, value ? *value : std::string()});
+        versions.push_back(VersionedValue{version, value != nullptr, std::move(bytes)});
     }
     if (value) {
         live_keys_++;
-        live_bytes_ += key.size() + value->size();
+        live_bytes_ += key_size + value_size;
     }
     prune(entry, oldest);
 }
