@@ -600,10 +600,12 @@ Future* Transaction::get_read_version() {
     return f;
 }
 
-Future* Transaction::get(const std::string& key, bool snapshot) {
+Future* Transaction::get(std::string key, bool snapshot) {
     if (key.size() >= 2 && key.compare(0, 2, kSpecialPrefix) == 0) return special_get(key);
     const size_t limit = (!key.empty() && (uint8_t)key[0] == 0xff) ? kSystemKeySizeLimit : kKeySizeLimit;
-    return read(FutureKind::kValue, [this, key, snapshot, limit](Future& f) -> int {
+    /* The key moves into the read, and from there into its conflict range: a point read
+     * is on every transaction's hot path, and each copy of a key over 15 bytes is a malloc. */
+    return read(FutureKind::kValue, [this, key = std::move(key), snapshot, limit](Future& f) mutable -> int {
         if (key.size() > limit) {
             f.present = false;
             return 0;
@@ -623,10 +625,13 @@ Future* Transaction::get(const std::string& key, bool snapshot) {
             View view(*this, engine_->store(), ryw, read_version_, max_read_key());
             value = view.lookup(key, &read_store);
         }
-        if (!snapshot && read_store) add_read_range(key, key_after(key));
         total_cost_ += (int64_t)key.size() + (value ? (int64_t)value->size() : 0) + 1;
         f.present = value.has_value();
         if (value) f.bytes = std::move(*value);
+        if (!snapshot && read_store) {
+            std::string end = key_after(key);
+            add_read_range(std::move(key), std::move(end)); /* the last use: rc 0 ends the read */
+        }
         return 0;
     });
 }

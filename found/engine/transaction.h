@@ -79,7 +79,7 @@ public:
     int set_option(int code, const uint8_t* value, int length);
     void set_read_version(int64_t version);
     Future* get_read_version();
-    Future* get(const std::string& key, bool snapshot);
+    Future* get(std::string key, bool snapshot);
     Future* get_key(const std::string& key, bool or_equal, int offset, bool snapshot);
     Future* get_range(const std::string& begin_key, bool begin_or_equal, int begin_offset,
                       const std::string& end_key, bool end_or_equal, int end_offset, int limit,
