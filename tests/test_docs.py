@@ -1,4 +1,5 @@
-"""The generated API reference matches the code, and every public name has a docstring."""
+"""The generated API reference matches the code, every public name has a docstring, and
+the README's programs run as printed."""
 
 from __future__ import annotations
 
@@ -49,3 +50,16 @@ def test_the_readme_first_program_runs_as_printed(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "{'alice': 70, 'bob': 30}"
+
+
+def test_the_readme_layers_example_runs_as_printed():
+    import subprocess
+    import sys
+
+    readme = (DOCS.parent / "README.md").read_text()
+    program = readme.split("## Layers and more")[1].split("```python")[1].split("```")[0]
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(['Bob'], True, ['fdb'], b'hello')"
