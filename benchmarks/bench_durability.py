@@ -60,7 +60,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _report import cell, log, reproduce_command  # noqa: E402
+from _report import RunBookends, cell, log  # noqa: E402
 
 import found  # noqa: E402
 import found._native as native  # noqa: E402
@@ -991,11 +991,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
         return child_main(*args.child)
-    print(f"reproduce: {reproduce_command('benchmarks/bench_durability.py', argv)}", flush=True)
-    if os.environ.get("FOUND_SYNC", "1").strip() == "0":
-        print("warning: FOUND_SYNC=0 disables fdatasync: the durable rows are not durable")
-    started = time.time()
-    load_at_start = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    bookends = RunBookends("benchmarks/bench_durability.py", argv)
     bench = asyncio.run(run(args))
     versions = []
     for package in ("lmdb", "rocksdict"):
@@ -1015,9 +1011,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump({"args": {name: value for name, value in vars(args).items()
                                 if name != "child"},
                        "results": bench.results, "notes": bench.notes}, file, indent=1)
-    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    elapsed = time.time() - started
-    print(f"\n({elapsed:.0f} s; load average at the start {load_at_start}, at the end {load})")
+    print(bookends.closing_line())
     if bench.error:
         print(f"INCOMPLETE: {bench.error} (the table shows the repetitions before it)")
         return 1

@@ -43,7 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from _report import cell, log, reproduce_command  # noqa: E402
+from _report import RunBookends, cell, log  # noqa: E402
 
 import found  # noqa: E402
 import found._native as native  # noqa: E402
@@ -386,11 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
         return child_main(*args.child)
-    print(f"reproduce: {reproduce_command('benchmarks/bench_multiprocess.py', argv)}", flush=True)
-    if os.environ.get("FOUND_SYNC", "1").strip() == "0":
-        print("warning: FOUND_SYNC=0 disables fdatasync: the durable rows are not durable")
-    started = time.time()
-    load_at_start = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    bookends = RunBookends("benchmarks/bench_multiprocess.py", argv)
     bench = Bench(args)
     bench.run()
     print(
@@ -399,9 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.duration:g} s each  engine {native.library_path()}  workdir {args.workdir}"
     )
     print(render(bench))
-    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"\n({time.time() - started:.0f} s; load average at the start {load_at_start}, "
-          f"at the end {load})")
+    print(bookends.closing_line())
     return 0
 
 

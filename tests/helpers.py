@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,21 @@ async def everything(db: found.Database) -> list[tuple[bytes, bytes]]:
         return await found.all(found.query(tx, b"", b"\xff"))
 
     return await run(db, scan)
+
+
+def run_python(
+    *arguments: str, timeout: float = 60, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Runs this Python with `arguments` in a child process (a `-c` program, `-m found
+    verify`…) and returns what it did, output captured as text; `env` is added to this
+    process's environment."""
+    return subprocess.run(
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, **(env or {})),
+    )
 
 
 def build_preload_shim(source: str, directory: Path) -> Path:

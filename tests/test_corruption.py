@@ -8,10 +8,10 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_python
 
 import found
 from found import datafiles, errors
@@ -24,12 +24,7 @@ async def make_database(directory: Path, commits: int, checkpoint: bool = False)
             found.set(tx, b"key%04d" % index, b"value%04d" % index * 10)
     db.close()
     if checkpoint:
-        result = subprocess.run(
-            [sys.executable, "-m", "found", "checkpoint", str(directory)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = run_python("-m", "found", "checkpoint", str(directory), timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -49,12 +44,7 @@ def flip_byte(path: Path, offset: int) -> None:
 
 
 def verify_cli(directory: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "found", "verify", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python("-m", "found", "verify", str(directory), timeout=120)
 
 
 async def test_flipped_byte_in_the_middle_of_the_log_refuses_to_open(tmp_path):
@@ -101,9 +91,7 @@ async def test_checkpointed_database_reopens_with_the_same_data_and_a_small_log(
     await make_database(tmp_path, 50, checkpoint=True)
     assert (tmp_path / "wal.log").stat().st_size == 16  # header only: all in the snapshot
     assert await keys_in(tmp_path) == [b"key%04d" % index for index in range(50)]
-    result = subprocess.run(
-        [sys.executable, "-m", "found", "stats", str(tmp_path)], capture_output=True, text=True
-    )
+    result = run_python("-m", "found", "stats", str(tmp_path))
     assert result.returncode == 0
     assert re.search(r"^keys\s+51$", result.stdout, re.M)  # 50 keys + \xff/coordinators
 

@@ -7,6 +7,8 @@ import importlib.util
 import inspect
 from pathlib import Path
 
+from helpers import run_python
+
 import found
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -35,31 +37,16 @@ def test_every_public_name_has_a_docstring():
 
 
 def test_the_readme_first_program_runs_as_printed(tmp_path):
-    import os
-    import subprocess
-    import sys
-
     readme = (DOCS.parent / "README.md").read_text()
     program = readme.split("## A first program")[1].split("```python")[1].split("```")[0]
-    result = subprocess.run(
-        [sys.executable, "-c", program],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ, FOUND_DATA_DIR=str(tmp_path)),
-    )
+    result = run_python("-c", program, env={"FOUND_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "{'alice': 70, 'bob': 30}"
 
 
 def test_the_readme_layers_example_runs_as_printed():
-    import subprocess
-    import sys
-
     readme = (DOCS.parent / "README.md").read_text()
     program = readme.split("## Layers and more")[1].split("```python")[1].split("```")[0]
-    result = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
-    )
+    result = run_python("-c", program)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(['Bob'], True, ['fdb'], b'hello')"

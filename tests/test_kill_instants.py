@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import build_preload_shim
+from helpers import build_preload_shim, run_python
 
 SHIM = r"""
 #define _GNU_SOURCE
@@ -116,26 +116,19 @@ def start(script: str, directory: Path) -> subprocess.Popen[str]:
 
 def run_killed(script: str, directory: Path, shim: Path, **environment: str) -> None:
     """Runs `script` with the shim preloaded; it must die of the SIGKILL the shim raises."""
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(directory)],
-        env=dict(os.environ, LD_PRELOAD=str(shim), **environment),
-        capture_output=True,
-        timeout=120,
+    done = run_python(
+        "-c", script, str(directory), env=dict(LD_PRELOAD=str(shim), **environment), timeout=120
     )
     assert done.returncode == -9, f"not killed where the shim should have: {done.stderr[-500:]!r}"
 
 
 def assert_verifies(directory: Path) -> None:
-    verified = subprocess.run(
-        [sys.executable, "-m", "found", "verify", str(directory)], capture_output=True, text=True
-    )
+    verified = run_python("-m", "found", "verify", str(directory))
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def read(directory: Path) -> tuple[int, str, str]:
-    done = subprocess.run(
-        [sys.executable, "-c", READER, str(directory)], capture_output=True, text=True, timeout=60
-    )
+    done = run_python("-c", READER, str(directory))
     assert done.returncode == 0, done.stderr
     count, before, after = done.stdout.split()
     return int(count), before, after
@@ -261,12 +254,7 @@ def test_a_process_joining_while_a_batch_syncs_reads_below_it(tmp_path: Path, sh
     try:
         assert writer.stdout.readline().strip() == "old"
         time.sleep(0.3)  # the second commit is appended now, inside its slow sync
-        joined = subprocess.run(
-            [sys.executable, "-c", JOIN_AND_READ, str(directory)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        joined = run_python("-c", JOIN_AND_READ, str(directory))
         assert joined.returncode == 0, joined.stderr
         # Not None (the joiner's copy lost the old version) and not "new" (not durable yet).
         assert joined.stdout.strip() == "b'old'", joined.stdout

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import run_python
 
 import found
 
@@ -533,12 +534,7 @@ async def create(directory: Path) -> None:
 
 
 def verify_cli(directory: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "found", "verify", str(directory)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_python("-m", "found", "verify", str(directory), timeout=120)
 
 
 async def read_everything(db: found.Database) -> dict[bytes, bytes]:

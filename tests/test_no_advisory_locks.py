@@ -4,13 +4,10 @@ store. The failure is simulated with an LD_PRELOAD shim whose flock() fails ENOL
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
-from helpers import build_preload_shim
+from helpers import build_preload_shim, run_python
 
 SHIM = r"""
 #include <errno.h>
@@ -35,18 +32,10 @@ OPEN = textwrap.dedent(
 def test_a_filesystem_without_advisory_locks_is_a_clear_error(tmp_path: Path) -> None:
     shim = build_preload_shim(SHIM, tmp_path)
     directory = tmp_path / "db"
-    done = subprocess.run(
-        [sys.executable, "-c", OPEN, str(directory)],
-        env=dict(os.environ, LD_PRELOAD=str(shim)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_python("-c", OPEN, str(directory), env={"LD_PRELOAD": str(shim)})
     assert done.returncode == 0, done.stderr
     assert "opened" not in done.stdout
     assert "advisory locks" in done.stdout and "No locks available" in done.stdout, done.stdout
     # Without the shim the same directory opens (nothing half-made was left behind).
-    done = subprocess.run(
-        [sys.executable, "-c", OPEN, str(directory)], capture_output=True, text=True, timeout=60
-    )
+    done = run_python("-c", OPEN, str(directory))
     assert done.stdout.strip() == "opened", done.stdout + done.stderr

@@ -11,6 +11,7 @@ import sys
 import textwrap
 
 import pytest
+from helpers import run_python
 
 import found
 from found import errors
@@ -106,11 +107,6 @@ def test_found_alone_in_a_fresh_process(tmp_path):
         """
     )
     for expected in ("50", "100"):
-        result = subprocess.run(
-            [sys.executable, "-c", script, str(tmp_path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_python("-c", script, str(tmp_path))
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == expected

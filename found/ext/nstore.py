@@ -498,7 +498,7 @@ def _binder(names: tuple[str, ...], seed: Mapping[str, Any]) -> Callable[[list],
     return lambda rows: _bindings(Binding, names, rows)
 
 
-async def _scan(
+def _scan(
     tx: Any,
     begin: bytes,
     shape: _Shape,
@@ -507,26 +507,44 @@ async def _scan(
     offset: int = 0,
     reverse: bool = False,
 ) -> AsyncIterator[Binding]:
-    """Yield the bindings of the keys under `begin`, extending `seed`."""
-    if limit == 0:
-        return
-    begin_length = len(begin)
-    equal = shape.equal
-    bind = _binder(shape.names, seed)
+    """The bindings of the keys under `begin`, extending `seed`."""
     # without an equality filter every row is a binding: read no more than the window
-    read_limit = None if equal or limit is None else limit + offset
+    read_limit = None if shape.equal or limit is None else limit + offset
+    values = _scan_values(tx, begin, shape.equal, read_limit, reverse)
+    return _window(values, _binder(shape.names, seed), limit, offset)
+
+
+async def _scan_values(
+    tx: Any, begin: bytes, equal: tuple, read_limit: int | None, reverse: bool
+) -> AsyncIterator[list[tuple]]:
+    """The unbound items of the keys under `begin`, a chunk of rows at a time."""
+    begin_length = len(begin)
     async for rows in _chunks(tx, begin, found.next_prefix(begin), read_limit, reverse):
         values = unpack_keys(rows, begin_length)
         if equal:
             values = [row for row in values if _same_items(row, equal)]
+        yield values
+
+
+async def _window(
+    chunks: AsyncIterator[list[tuple]],
+    bind: Callable[[list], list[Binding]],
+    limit: int | None,
+    offset: int,
+) -> AsyncIterator[Binding]:
+    """Skip `offset` rows of `chunks`, then yield at most `limit` of them as Bindings (all
+    when `limit` is None); nothing is read when `limit` is 0."""
+    if limit == 0:
+        return
+    async for rows in chunks:
         if offset:
-            skipped = min(offset, len(values))
-            values = values[skipped:]
+            skipped = min(offset, len(rows))
+            rows = rows[skipped:]
             offset -= skipped
         if limit is not None:
-            values = values[:limit]
-            limit -= len(values)
-        for binding in bind(values):
+            rows = rows[:limit]
+            limit -= len(rows)
+        for binding in bind(rows):
             yield binding
         if limit == 0:
             return
@@ -896,28 +914,14 @@ def _hash_join(
     return out
 
 
-async def _query(
+def _query(
     tx: Any, store: NStore, patterns: tuple, limit: int | None, offset: int
 ) -> AsyncIterator[Binding]:
-    if limit == 0:
-        return
     first_shape, first_constants, stages, schema = _compile(store, patterns)
     chunks = _first_chunks(tx, store, first_shape, first_constants)
     for stage in stages:
         chunks = _join_chunks(tx, store, stage, chunks)
-    bind = _binder(schema, _EMPTY)
-    async for rows in chunks:
-        if offset:
-            skipped = min(offset, len(rows))
-            rows = rows[skipped:]
-            offset -= skipped
-        if limit is not None:
-            rows = rows[:limit]
-            limit -= len(rows)
-        for binding in bind(rows):
-            yield binding
-        if limit == 0:
-            return
+    return _window(chunks, _binder(schema, _EMPTY), limit, offset)
 
 
 def query(

@@ -149,26 +149,26 @@ run() {
     fi
 }
 
+# compared_runs TEST SEEDS [ARGS...]: one run of TEST per seed, compared with FDB's own
+# Python tester, named TEST-seed-N.
+compared_runs() {
+    local test=$1 seeds=$2 seed
+    shift 2
+    for seed in $seeds; do
+        # shellcheck disable=SC2046  # api_version_args is meant to split
+        run "$test-seed-$seed" found --test-name "$test" --compare python --seed "$seed" \
+            "$@" $(api_version_args)
+    done
+}
+
 # shellcheck disable=SC2046  # api_version_args is meant to split
 for test in $TESTS; do
     case "$test" in
         scripted)
             run scripted found --test-name scripted ;;
-        api)
-            for seed in $SEEDS; do
-                run "api-seed-$seed" found --test-name api --compare python \
-                    --num-ops "$NUM_OPS" --seed "$seed" $(api_version_args)
-            done ;;
-        tuple)
-            for seed in $TUPLE_SEEDS; do
-                run "tuple-seed-$seed" found --test-name tuple --compare python \
-                    --seed "$seed" $(api_version_args)
-            done ;;
-        directory)
-            for seed in $DIRECTORY_SEEDS; do
-                run "directory-seed-$seed" found --test-name directory --compare python \
-                    --num-ops "$NUM_OPS" --seed "$seed" $(api_version_args)
-            done ;;
+        api) compared_runs api "$SEEDS" --num-ops "$NUM_OPS" ;;
+        tuple) compared_runs tuple "$TUPLE_SEEDS" ;;
+        directory) compared_runs directory "$DIRECTORY_SEEDS" --num-ops "$NUM_OPS" ;;
         directory_hca)
             for seed in $CONCURRENT_SEEDS; do
                 run "directory_hca-c$CONCURRENCY-seed-$seed" found --test-name directory_hca \
