@@ -96,6 +96,16 @@ async def test_checkpointed_database_reopens_with_the_same_data_and_a_small_log(
     assert re.search(r"^keys\s+51$", result.stdout, re.M)  # 50 keys + \xff/coordinators
 
 
+async def test_a_rotation_interrupted_before_its_rename_leaves_the_log_whole(tmp_path):
+    # A checkpoint copies the log's tail to wal.next before it takes the commit lock; a
+    # process that dies before renaming it over wal.log leaves it behind, half written.
+    await make_database(tmp_path, 12)
+    (tmp_path / "wal.next").write_bytes(b"FOUNDWAL" + b"\x00" * 40 + b"half a copy")
+    assert await keys_in(tmp_path) == [b"key%04d" % index for index in range(12)]
+    assert not (tmp_path / "wal.next").exists()  # the first process to open removes it
+    assert verify_cli(tmp_path).returncode == 0
+
+
 async def test_not_a_database_and_newer_formats_are_clear_errors(tmp_path):
     (tmp_path / "wal.log").write_bytes(b"this is not a log at all")
     with pytest.raises(errors.FileCorrupt, match="bad header"):

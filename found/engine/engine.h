@@ -219,9 +219,10 @@ private:
      * checkpoint's version if older. */
     Version oldest_readable();
     void maybe_checkpoint();
-    void write_checkpoint(Version version, int64_t log_position);
+    static void yield_to_commits();
+    void write_checkpoint(Version version, int64_t log_position, int log_fd);
     void finish_checkpoint(int error, Version version, int64_t log_position, int64_t bytes,
-                           const std::string& message);
+                           const std::string& message, Wal::RotationCopy copy);
     void schedule_relaxed_sync();
 
     std::string location_;

@@ -15,6 +15,7 @@
 
 #include "crc32c.h"
 #include "errors.h"
+#include "writeback.h"
 
 namespace found {
 
@@ -59,6 +60,7 @@ int SnapshotWriter::append(const std::string& data) {
     }
     running_crc_ = crc32c(running_crc_, data.data(), data.size());
     bytes_ += (int64_t)data.size();
+    writeback_.wrote(fd_, bytes_);
     return 0;
 }
 

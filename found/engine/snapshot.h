@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "writeback.h"
+
 namespace found {
 
 class SnapshotWriter {
@@ -29,6 +31,7 @@ private:
     uint32_t running_crc_ = 0;
     uint64_t keys_ = 0;
     int64_t bytes_ = 0;
+    PacedWriteback writeback_; /* so that commits' syncs never queue behind it */
     int append(const std::string& data);
 };
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "writeback.h"
 #include "errors.h"
 
 namespace found {
@@ -247,7 +248,8 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
               std::string* message) {
     dir_ = dir;
     const std::string path = dir + "/wal.log";
-    unlink((dir + "/wal.tmp").c_str()); /* an interrupted rotation; wal.log is still whole */
+    unlink((dir + "/wal.next").c_str()); /* an interrupted rotation; wal.log is still whole */
+    unlink((dir + "/wal.tmp").c_str());  /* the name earlier engines gave it */
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         *message = "cannot open " + path + ": " + strerror(errno);
@@ -428,48 +430,75 @@ int Wal::truncate(int64_t size) {
     return 0;
 }
 
-int Wal::prepare_rotation(int64_t offset, int64_t generation, int64_t* new_size,
-                          std::string* message) {
-    std::string tail((size_t)(size_ - offset), '\0');
-    size_t done = 0;
-    while (done < tail.size()) {
-        ssize_t n = pread(fd_, &tail[done], tail.size() - done, (off_t)(offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            *message = "cannot read the log tail";
-            return kIoError;
+namespace {
+/* Copies bytes [from, to) of `source` to `target` at `at` on, in writeback steps. */
+int copy_range(int source, int64_t from, int64_t to, int target, int64_t at, PacedWriteback* paced) {
+    std::string chunk;
+    while (from < to) {
+        chunk.resize((size_t)std::min<int64_t>(kWritebackStep, to - from));
+        size_t done = 0;
+        while (done < chunk.size()) {
+            ssize_t n = pread(source, &chunk[done], chunk.size() - done, (off_t)(from + (int64_t)done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return kIoError;
+            done += (size_t)n;
         }
-        done += (size_t)n;
+        for (done = 0; done < chunk.size();) {
+            ssize_t n = pwrite(target, chunk.data() + done, chunk.size() - done, (off_t)(at + (int64_t)done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return kIoError;
+            done += (size_t)n;
+        }
+        from += (int64_t)chunk.size();
+        at += (int64_t)chunk.size();
+        if (paced) paced->wrote(target, at);
     }
-    std::string contents = header_bytes(generation);
-    contents.append(tail);
-    const std::string temporary = dir_ + "/wal.tmp";
-    int fd = ::open(temporary.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return 0;
+}
+}  // namespace
+
+int Wal::copy_for_rotation(const std::string& dir, int source, int64_t offset, int64_t end,
+                           int64_t generation, RotationCopy* copy, std::string* message) {
+    const std::string path = dir + "/wal.next";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        *message = "cannot create " + temporary + ": " + strerror(errno);
+        *message = "cannot create " + path + ": " + strerror(errno);
         return kIoError;
     }
-    done = 0;
-    while (done < contents.size()) {
-        ssize_t n = pwrite(fd, contents.data() + done, contents.size() - done, (off_t)done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += (size_t)n;
-    }
-    if (done != contents.size() || fdatasync(fd) != 0) {
+    const std::string header = header_bytes(generation);
+    PacedWriteback paced;
+    bool ok = pwrite(fd, header.data(), header.size(), 0) == (ssize_t)header.size() &&
+              copy_range(source, offset, end, fd, kHeaderSize, &paced) == 0 && fdatasync(fd) == 0;
+    if (!ok) {
         close(fd);
-        unlink(temporary.c_str());
-        *message = "cannot write " + temporary;
+        unlink(path.c_str());
+        *message = "cannot write " + path;
+        return kIoError;
+    }
+    *copy = RotationCopy{fd, offset, end, generation};
+    return 0;
+}
+
+int Wal::prepare_rotation(RotationCopy&& copy, int64_t* new_size, std::string* message) {
+    const int fd = copy.fd;
+    copy.fd = -1;
+    /* The records appended since the copy: only those are written under the lock. */
+    const int64_t at = kHeaderSize + (copy.end - copy.offset);
+    if (fd < 0 || copy.end > size_ || copy_range(fd_, copy.end, size_, fd, at, nullptr) != 0 ||
+        fdatasync(fd) != 0) {
+        if (fd >= 0) close(fd);
+        unlink((dir_ + "/wal.next").c_str());
+        *message = "cannot write " + dir_ + "/wal.next";
         return kIoError;
     }
     pending_fd_ = fd;
-    pending_generation_ = generation;
-    *new_size = (int64_t)contents.size();
+    pending_generation_ = copy.generation;
+    *new_size = at + size_ - copy.end;
     return 0;
 }
 
 int Wal::finish_rotation(std::string* message) {
-    const std::string temporary = dir_ + "/wal.tmp", path = dir_ + "/wal.log";
+    const std::string temporary = dir_ + "/wal.next", path = dir_ + "/wal.log";
     if (rename(temporary.c_str(), path.c_str()) != 0) {
         abandon_rotation();
         *message = "cannot rotate " + path + ": " + strerror(errno);
@@ -489,7 +518,7 @@ int Wal::finish_rotation(std::string* message) {
 void Wal::abandon_rotation() {
     if (pending_fd_ >= 0) close(pending_fd_);
     pending_fd_ = -1;
-    unlink((dir_ + "/wal.tmp").c_str());
+    unlink((dir_ + "/wal.next").c_str());
 }
 
 }  // namespace found

@@ -52,12 +52,22 @@ public:
     int read(int64_t from, int64_t to, std::vector<LoggedCommit>* out, std::string* message) const;
 
     /* Replacing the log by a new one of generation `generation` holding only the records
-     * from byte `offset` on (those a checkpoint does not cover), in two steps so processes
-     * sharing the log can be told in between: write and sync wal.tmp (returning the new
-     * log's size), then rename it over wal.log (the caller syncs the directory: should
-     * the rename be lost in a power failure, the old log holds every record of the new
-     * one). 0 or 1510. */
-    int prepare_rotation(int64_t offset, int64_t generation, int64_t* new_size, std::string* message);
+     * from byte `offset` on (those a checkpoint does not cover), in three steps.
+     * copy_for_rotation, on any thread and under no lock: copies the records in
+     * [offset, end) from `source` (a descriptor of the log) into `<dir>/wal.next`, paced
+     * (see writeback.h) and synced, where `end` is a published end of the log; this is
+     * nearly all of the copying, done while commits go on. Then, under the commit lock:
+     * prepare_rotation adds what was appended since `end` and syncs (returning the new
+     * log's size), and, once the processes sharing the log can be told, finish_rotation
+     * renames wal.next over wal.log (the caller syncs the directory: should the rename be
+     * lost in a power failure, the old log holds every record of the new one). 0 or 1510. */
+    struct RotationCopy {
+        int fd = -1;
+        int64_t offset = 0, end = 0, generation = 0;
+    };
+    static int copy_for_rotation(const std::string& dir, int source, int64_t offset, int64_t end,
+                                 int64_t generation, RotationCopy* copy, std::string* message);
+    int prepare_rotation(RotationCopy&& copy, int64_t* new_size, std::string* message);
     int finish_rotation(std::string* message);
     void abandon_rotation();
 
