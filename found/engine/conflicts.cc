@@ -19,6 +19,18 @@ int64_t ConflictMap::last_write(const std::string& begin, const std::string& end
     return newest;
 }
 
+bool ConflictMap::written_after(const std::string& begin, const std::string& end,
+                                int64_t version) const {
+    if (!(begin < end)) return false;
+    for (auto run = runs_.rbegin(); run != runs_.rend() && run->version > version; ++run)
+        if (intersects(*run, begin, end)) return true;
+    auto it = last_write_.upper_bound(begin);
+    --it; /* the interval containing `begin`; "" is always a boundary */
+    for (; it != last_write_.end() && it->first < end; ++it)
+        if (it->second > version) return true;
+    return false;
+}
+
 bool ConflictMap::intersects(const Run& run, const std::string& begin, const std::string& end) {
     /* Disjoint and sorted, the ranges' ends are sorted too: the first range ending after
      * `begin` is the only candidate. */
@@ -28,10 +40,7 @@ bool ConflictMap::intersects(const Run& run, const std::string& begin, const std
 }
 
 void ConflictMap::record_writes(std::vector<KeyRange>&& ranges, int64_t version) {
-    if (ranges.size() < kRunMinimum) {
-        for (const KeyRange& r : ranges) record_write(r.begin, r.end, version);
-        return;
-    }
+    if (ranges.empty()) return;
     auto by_begin = [](const KeyRange& a, const KeyRange& b) { return a.begin < b.begin; };
     if (!std::is_sorted(ranges.begin(), ranges.end(), by_begin))
         std::sort(ranges.begin(), ranges.end(), by_begin);
@@ -48,6 +57,7 @@ void ConflictMap::record_writes(std::vector<KeyRange>&& ranges, int64_t version)
         kept++;
     }
     ranges.resize(kept);
+    if (kept == 0) return;
     run_ranges_ += kept;
     runs_.push_back(Run{version, std::move(ranges)});
     if (runs_.size() > kMaxRuns) {
@@ -87,11 +97,15 @@ void ConflictMap::record_write(const std::string& begin, const std::string& end,
     }
 }
 
-void ConflictMap::forget_before(int64_t oldest) {
+void ConflictMap::forget_runs_before(int64_t oldest) {
     size_t dropped = 0;
     while (dropped < runs_.size() && runs_[dropped].version < oldest)
         run_ranges_ -= runs_[dropped++].ranges.size();
     runs_.erase(runs_.begin(), runs_.begin() + (std::ptrdiff_t)dropped);
+}
+
+void ConflictMap::forget_before(int64_t oldest) {
+    forget_runs_before(oldest);
     int64_t previous = -1;
     for (auto it = last_write_.begin(); it != last_write_.end();) {
         if (it->second < oldest) it->second = 0;

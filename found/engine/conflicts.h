@@ -1,12 +1,12 @@
 /* conflicts.h — the resolver's memory: for every key range, the last version that wrote
  * it. A commit conflicts when a range it read was written after its read version.
  *
- * Two parts: an interval map (boundary key → version of the interval it starts), where
- * each written range costs two map insertions; and a few recent "runs", each the sorted
- * ranges of one commit that wrote many, kept whole and searched by bisection. A bulk
- * commit of thousands of keys thus records its ranges by moving one vector, and most runs
- * are forgotten (every reader has moved past them) before they are ever folded into the
- * map. */
+ * Two parts: recent "runs", each the sorted write ranges of one commit, kept whole (the
+ * commit's own vector, moved in: recording allocates nothing) and searched by bisection;
+ * and an interval map (boundary key → version of the interval it starts) into which the
+ * oldest run is folded when too many are kept. Most runs are forgotten, once every live
+ * reader has moved past them, before they are ever folded. A check looks only at runs
+ * newer than the reader's version, so a lone writer checks none. */
 #ifndef FOUND_CONFLICTS_H
 #define FOUND_CONFLICTS_H
 
@@ -27,6 +27,10 @@ public:
     /* Newest version that wrote any key in [begin, end); 0 when none is remembered. */
     int64_t last_write(const std::string& begin, const std::string& end) const;
 
+    /* Whether a write newer than `version` is remembered in [begin, end): the commit
+     * check, which skips every run at or below `version`. */
+    bool written_after(const std::string& begin, const std::string& end, int64_t version) const;
+
     /* Records that [begin, end) was written at `version` (versions only grow). */
     void record_write(const std::string& begin, const std::string& end, int64_t version);
 
@@ -37,14 +41,16 @@ public:
     /* Forgets writes older than `oldest`: no transaction that could conflict with them can
      * still commit (it would fail 1007 first). Keeps the map proportional to recent writes. */
     void forget_before(int64_t oldest);
+    /* The same for the runs only: cheap, as it never walks the map. */
+    void forget_runs_before(int64_t oldest);
 
     /* Boundaries and run ranges remembered: what forgetting would shrink. */
     size_t size() const { return last_write_.size() + run_ranges_; }
+    size_t map_size() const { return last_write_.size(); }
+    size_t runs() const { return runs_.size(); }
 
-    /* A commit with fewer ranges goes into the map; more make a run. */
-    static constexpr size_t kRunMinimum = 64;
     /* Past this many runs, the oldest is folded into the map. */
-    static constexpr size_t kMaxRuns = 8;
+    static constexpr size_t kMaxRuns = 32;
 
 private:
     struct Run {

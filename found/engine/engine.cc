@@ -546,10 +546,13 @@ void Engine::apply_followed(std::vector<LoggedCommit>& commits, std::vector<Futu
 }
 
 void Engine::forget_old_conflicts() {
-    /* Small: every commit's reads and writes search the map, and one writer's history is
-     * forgotten as soon as it commits (with 4096, searches were 9% of a relaxed W2). The
-     * doubling rule keeps the cost of forgetting proportional to what was recorded. */
-    if (conflicts_.size() <= 256 || conflicts_.size() <= 2 * conflicts_size_after_forget_) return;
+    /* Every commit leaves a run: past half the runs the map would take, those every live
+     * transaction has moved past go (cheap). The map is walked only when it has doubled
+     * since it was last walked, and past 256 boundaries: every commit's reads search it,
+     * and the doubling rule keeps forgetting proportional to what was recorded. */
+    const bool many_runs = conflicts_.runs() >= ConflictMap::kMaxRuns / 2;
+    const bool big_map = conflicts_.map_size() > 256 && conflicts_.map_size() > 2 * conflicts_size_after_forget_;
+    if (!many_runs && !big_map) return;
     /* Keep what a live transaction may still conflict with: writes after its read
      * version. A transaction holding no pin (a read version set by hand, or taken just
      * before the pin) that reads below the floor fails 1020 — never a missed conflict. */
@@ -563,9 +566,13 @@ void Engine::forget_old_conflicts() {
     floor = std::max(floor, current_version() - knobs().mvcc_window_versions);
     floor = std::min(floor, applied_version_);
     if (floor <= conflict_floor_) floor = conflict_floor_;
-    conflicts_.forget_before(floor);
+    if (big_map) {
+        conflicts_.forget_before(floor);
+        conflicts_size_after_forget_ = conflicts_.map_size();
+    } else {
+        conflicts_.forget_runs_before(floor);
+    }
     conflict_floor_ = floor;
-    conflicts_size_after_forget_ = conflicts_.size();
 }
 
 std::multiset<Version>::iterator Engine::pin_reader(Version version) {
@@ -876,7 +883,7 @@ std::vector<std::function<void()>> Engine::process_commits(
             else if (request.read_version < conflict_floor_) error = kNotCommitted;
             for (const KeyRange& r : request.read_ranges) {
                 if (error) break;
-                if (conflicts_.last_write(r.begin, r.end) > request.read_version) error = kNotCommitted;
+                if (conflicts_.written_after(r.begin, r.end, request.read_version)) error = kNotCommitted;
             }
         }
         if (error) {

@@ -2406,10 +2406,11 @@ void test_conflict_map_matches_a_model() {
     }
 }
 
-/* The resolver with commits big enough to be kept as runs (kRunMinimum ranges and more,
- * unsorted, overlapping, some empty), small ones recorded in the map, more runs than
- * kMaxRuns (so the oldest are folded into the map under newer writes) and forgetting in
- * between: last_write still gives the newest version that wrote anything in a range. */
+/* The resolver with commits of 0 to 45 ranges kept as runs (unsorted, overlapping, some
+ * empty), single writes recorded in the map directly, more runs than kMaxRuns (so the
+ * oldest are folded into the map under newer writes) and forgetting of runs alone or of
+ * everything in between: last_write still gives the newest version that wrote anything
+ * in a range, and written_after agrees with it at every version. */
 void test_conflict_runs_match_a_model() {
     std::mt19937 random(17);
     auto key = [&](int length) { return random_key(random, std::string_view("abc\0", 4), length); };
@@ -2418,8 +2419,7 @@ void test_conflict_runs_match_a_model() {
         std::vector<Written> writes;
         int64_t version = 0, floor = 0;
         for (int step = 0; step < 60; step++) {
-            const bool big = random() % 2 == 0;
-            const size_t count = big ? found::ConflictMap::kRunMinimum + random() % 40 : random() % 6;
+            const size_t count = random() % 3 == 0 ? random() % 46 : random() % 6;
             std::vector<found::KeyRange> ranges;
             version++;
             for (size_t i = 0; i < count; i++) {
@@ -2428,10 +2428,12 @@ void test_conflict_runs_match_a_model() {
                 if (begin < end) writes.push_back({begin, end, version});
                 ranges.push_back({begin, end});
             }
-            map.record_writes(std::move(ranges), version);
+            if (random() % 8 == 0 && ranges.size() == 1) map.record_write(ranges[0].begin, ranges[0].end, version);
+            else map.record_writes(std::move(ranges), version);
             if (random() % 10 == 0) { /* lagging far enough behind for runs to be folded */
-                floor = std::max(floor, version - 15 - (int64_t)(random() % 10));
-                map.forget_before(floor);
+                floor = std::max(floor, version - 40 - (int64_t)(random() % 10));
+                if (random() % 2) map.forget_before(floor);
+                else map.forget_runs_before(floor);
             }
             for (int probe = 0; probe < 30; probe++) {
                 std::string from = key(random() % 4), to = key(random() % 5);
@@ -2441,6 +2443,13 @@ void test_conflict_runs_match_a_model() {
                 const int64_t observed = map.last_write(from, to);
                 /* forgotten writes may read as 0, never as anything else */
                 const bool right = observed == expected || (expected < floor && observed < floor);
+                /* and above the floor, "written after v" holds exactly when the newest is */
+                const int64_t since = floor + (int64_t)(random() % (uint64_t)(version - floor + 2)) - 1;
+                if (since >= floor && map.written_after(from, to, since) != (expected > since))
+                    fail("history " + std::to_string(history) + " step " + std::to_string(step) +
+                         ": written_after([" + printable(from) + ", " + printable(to) + "), " +
+                         std::to_string(since) + ") disagrees with the model's newest, " +
+                         std::to_string(expected));
                 if (!right)
                     fail("history " + std::to_string(history) + " step " + std::to_string(step) + ": [" +
                          printable(from) + ", " + printable(to) + ") gave " + std::to_string(observed) +
