@@ -848,7 +848,21 @@ static void fire_all(std::vector<Future*>& futures) {
     }
 }
 
-void Transaction::set(const std::string& key, const std::string& value) {
+void Transaction::index_or_defer_last_write() {
+    if (!ryw_index_live_) return; /* the next read indexes it with the others */
+    if (watches_.empty()) {
+        ryw_index_live_ = false;
+        return;
+    }
+    const Mutation& m = mutations_.back();
+    if (m.kind == Mutation::kSet) writes_[m.key] = WriteEntry{true, m.param, {}, false};
+    else writes_[m.key] = WriteEntry{true, std::nullopt, {}, false};
+    ryw_indexed_ = mutations_.size();
+}
+
+/* Takes its key and value: they move into the mutation, and a point write's copies are
+ * only its conflict range's. */
+void Transaction::set(std::string key, std::string value) {
     std::vector<Future*> fire;
     {
         std::lock_guard<std::recursive_mutex> lock(mutex_);
@@ -856,20 +870,17 @@ void Transaction::set(const std::string& key, const std::string& value) {
         if (key.size() >= 2 && key.compare(0, 2, kSpecialPrefix) == 0) return special_set(key, value);
         if (int rc = check_write_key(key, false)) return defer_error(rc);
         if (value.size() > kValueSizeLimit) return defer_error(kValueTooLarge);
-        if (ryw_index_live_) {
-            writes_[key] = WriteEntry{true, value, {}, false};
-            ryw_indexed_ = mutations_.size() + 1;
-        }
-        mutations_.push_back({Mutation::kSet, 0, key, value});
         approximate_size_ += (int64_t)(key.size() + value.size()) + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
         else add_write_range(key, key_after(key));
-        note_write(key, &fire);
+        mutations_.push_back({Mutation::kSet, 0, std::move(key), std::move(value)});
+        index_or_defer_last_write();
+        note_write(mutations_.back().key, &fire);
     }
     fire_all(fire);
 }
 
-void Transaction::clear(const std::string& key) {
+void Transaction::clear(std::string key) {
     std::vector<Future*> fire;
     {
         std::lock_guard<std::recursive_mutex> lock(mutex_);
@@ -877,15 +888,12 @@ void Transaction::clear(const std::string& key) {
         int rc = check_write_key(key, false);
         if (rc == kKeyTooLarge) return; /* such a key cannot exist: nothing to clear */
         if (rc) return defer_error(rc);
-        if (ryw_index_live_) {
-            writes_[key] = WriteEntry{true, std::nullopt, {}, false};
-            ryw_indexed_ = mutations_.size() + 1;
-        }
-        mutations_.push_back({Mutation::kClear, 0, key, std::string()});
         approximate_size_ += (int64_t)key.size() + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
         else add_write_range(key, key_after(key));
-        note_write(key, &fire);
+        mutations_.push_back({Mutation::kClear, 0, std::move(key), std::string()});
+        index_or_defer_last_write();
+        note_write(mutations_.back().key, &fire);
     }
     fire_all(fire);
 }

@@ -84,8 +84,8 @@ public:
     Future* get_range(const std::string& begin_key, bool begin_or_equal, int begin_offset,
                       const std::string& end_key, bool end_or_equal, int end_offset, int limit,
                       int target_bytes, int mode, int iteration, bool snapshot, bool reverse);
-    void set(const std::string& key, const std::string& value);
-    void clear(const std::string& key);
+    void set(std::string key, std::string value);
+    void clear(std::string key);
     void clear_range(const std::string& begin, const std::string& end);
     void atomic_op(const std::string& key, const std::string& param, int op);
     int add_conflict_range(const std::string& begin, const std::string& end, int type);
@@ -162,9 +162,13 @@ private:
     int check_write_key(const std::string& key, bool versionstamped);
     void note_write(const std::string& key, std::vector<Future*>* fire);
     /* Brings writes_ up to date with mutations_: sets and clears are indexed for
-     * read-your-writes only once the transaction first reads, so write-only
-     * transactions (bulk loads) never build the ordered write map. */
+     * read-your-writes only when the transaction next reads, so write-only transactions
+     * (bulk loads) never build the ordered write map, and the writes that follow a
+     * transaction's last read (a read-modify-write's) are never indexed at all. */
     void ensure_ryw_index();
+    /* After a set or clear was appended to mutations_: indexes it now only when a watch
+     * of this transaction needs to compare it (note_write); else the next read does. */
+    void index_or_defer_last_write();
     void apply_defaults();
     void soft_reset(std::vector<Future*>* to_fail_1025);
     void arm_timeout();
