@@ -1162,9 +1162,11 @@ void Engine::maybe_checkpoint() {
         std::lock_guard<std::mutex> follow_lock(follow_mutex_);
         version = applied_version_;
         position = local_position_.load(); /* every record before it is <= version */
-        log_fd = position_offset(position) < knobs().checkpoint_bytes ? -1 : wal_.duplicate_fd();
+        log_fd = position_offset(position) < knobs().checkpoint_bytes ? -2 : wal_.duplicate_fd();
     }
     if (log_fd < 0) {
+        /* -1: out of descriptors; the next commit tries again. */
+        if (log_fd == -1) last_checkpoint_error_ = std::string("cannot start a checkpoint: ") + strerror(errno);
         flock(checkpoint_fd_, LOCK_UN);
         return;
     }
