@@ -58,24 +58,25 @@ void ConflictMap::record_writes(std::vector<KeyRange>&& ranges, int64_t version)
     }
     ranges.resize(kept);
     if (kept == 0) return;
-    run_ranges_ += kept;
     runs_.push_back(Run{version, std::move(ranges)});
     if (runs_.size() > kMaxRuns) {
         const Run& oldest = runs_.front();
         for (const KeyRange& r : oldest.ranges) raise_to(r.begin, r.end, oldest.version);
-        run_ranges_ -= oldest.ranges.size();
         runs_.erase(runs_.begin());
     }
 }
 
+std::map<std::string, int64_t>::iterator ConflictMap::boundary_at(const std::string& key) {
+    auto at = last_write_.lower_bound(key);
+    if (at == last_write_.end() || at->first != key)
+        at = last_write_.emplace_hint(at, key, std::prev(at)->second); /* "" is always there */
+    return at;
+}
+
 void ConflictMap::raise_to(const std::string& begin, const std::string& end, int64_t version) {
     /* Boundaries at `end` (keeping what follows) and at `begin` (keeping what it splits). */
-    auto at_end = last_write_.lower_bound(end);
-    if (at_end == last_write_.end() || at_end->first != end)
-        at_end = last_write_.emplace_hint(at_end, end, std::prev(at_end)->second);
-    auto at_begin = last_write_.lower_bound(begin);
-    if (at_begin->first != begin)
-        at_begin = last_write_.emplace_hint(at_begin, begin, std::prev(at_begin)->second);
+    auto at_end = boundary_at(end);
+    auto at_begin = boundary_at(begin);
     for (auto it = at_begin; it != at_end; ++it) it->second = std::max(it->second, version);
 }
 
@@ -83,9 +84,7 @@ void ConflictMap::record_write(const std::string& begin, const std::string& end,
                                int64_t version) {
     if (!(begin < end)) return;
     /* Make `end` a boundary that keeps the version of what follows the range. */
-    auto at_end = last_write_.lower_bound(end);
-    if (at_end == last_write_.end() || at_end->first != end)
-        at_end = last_write_.emplace_hint(at_end, end, std::prev(at_end)->second);
+    auto at_end = boundary_at(end);
     /* Every boundary inside [begin, end) goes; `begin` starts the written interval. */
     auto at_begin = last_write_.lower_bound(begin);
     if (at_begin != at_end && at_begin->first == begin) {
@@ -99,8 +98,7 @@ void ConflictMap::record_write(const std::string& begin, const std::string& end,
 
 void ConflictMap::forget_runs_before(int64_t oldest) {
     size_t dropped = 0;
-    while (dropped < runs_.size() && runs_[dropped].version < oldest)
-        run_ranges_ -= runs_[dropped++].ranges.size();
+    while (dropped < runs_.size() && runs_[dropped].version < oldest) dropped++;
     runs_.erase(runs_.begin(), runs_.begin() + (std::ptrdiff_t)dropped);
 }
 

@@ -44,8 +44,7 @@ public:
     /* The same for the runs only: cheap, as it never walks the map. */
     void forget_runs_before(int64_t oldest);
 
-    /* Boundaries and run ranges remembered: what forgetting would shrink. */
-    size_t size() const { return last_write_.size() + run_ranges_; }
+    /* Boundaries in the map, and runs kept: what the two kinds of forgetting shrink. */
     size_t map_size() const { return last_write_.size(); }
     size_t runs() const { return runs_.size(); }
 
@@ -61,12 +60,13 @@ private:
     /* Raises every interval of [begin, end) to at least `version` (folding an old run
      * must not lower what newer commits wrote). */
     void raise_to(const std::string& begin, const std::string& end, int64_t version);
+    /* Makes `key` a boundary (keeping the version of the interval it splits). */
+    std::map<std::string, int64_t>::iterator boundary_at(const std::string& key);
     static bool intersects(const Run& run, const std::string& begin, const std::string& end);
 
     /* Boundary key → version of the interval [key, next boundary). */
     std::map<std::string, int64_t> last_write_;
     std::vector<Run> runs_; /* oldest first */
-    size_t run_ranges_ = 0;
 };
 
 }  // namespace found

@@ -532,11 +532,11 @@ void Engine::apply_followed(std::vector<LoggedCommit>& commits, std::vector<Futu
     const Version oldest = oldest_readable();
     {
         std::unique_lock<std::shared_mutex> data(data_mutex_);
-        for (const LoggedCommit& commit : commits) {
+        for (LoggedCommit& commit : commits) {
             if (commit.version <= applied_version_) continue; /* covered by a newer snapshot */
             apply(commit, oldest);
-            for (const KeyRange& r : commit.write_ranges)
-                conflicts_.record_write(r.begin, r.end, commit.version);
+            /* Another process's commit becomes a run, as this process's own do. */
+            conflicts_.record_writes(std::move(commit.write_ranges), commit.version);
             applied_version_ = commit.version;
         }
     }
@@ -625,7 +625,7 @@ void Engine::finish_dead_rotation() {
         Wal::sync_directory(directory_);
         shared.log_position.store(rotating);
     } else {
-        unlink((directory_ + "/wal.next").c_str()); /* died before the rename */
+        unlink(Wal::next_path(directory_).c_str()); /* died before the rename */
     }
     shared.rotating.store(0);
 }
@@ -1225,11 +1225,10 @@ void Engine::write_checkpoint(Version version, int64_t log_position, int log_fd)
     if (rc == 0) {
         const int64_t published = shared_.layout().log_position.load();
         const int64_t generation = position_generation(log_position);
-        const int64_t end = position_generation(published) == generation ? position_offset(published)
-                                                                         : position_offset(log_position);
-        rc = Wal::copy_for_rotation(directory_, log_fd, position_offset(log_position),
-                                    std::max(end, position_offset(log_position)), generation + 1, &copy,
-                                    &message);
+        int64_t end = position_offset(log_position);
+        if (position_generation(published) == generation) end = std::max(end, position_offset(published));
+        rc = Wal::copy_for_rotation(directory_, log_fd, position_offset(log_position), end, generation + 1,
+                                    &copy, &message);
     }
     close(log_fd);
     Network::instance().post([this, rc, version, log_position, bytes, message, copy] {
@@ -1281,7 +1280,7 @@ void Engine::finish_checkpoint(int error, Version version, int64_t log_position,
     }
     if (copy.fd >= 0) { /* the rotation did not get as far as taking it */
         close(copy.fd);
-        unlink((directory_ + "/wal.next").c_str());
+        unlink(Wal::next_path(directory_).c_str());
     }
     complete_watches(std::move(fired));
     flock(checkpoint_fd_, LOCK_UN);

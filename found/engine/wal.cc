@@ -144,18 +144,33 @@ bool valid_record_after(const std::string& contents, size_t from) {
     return false;
 }
 
-bool read_all(int fd, std::string* out) {
-    struct stat st;
-    if (fstat(fd, &st) != 0) return false;
-    out->resize((size_t)st.st_size);
-    size_t done = 0;
-    while (done < out->size()) {
-        ssize_t n = pread(fd, &(*out)[done], out->size() - done, (off_t)done);
+/* Reads exactly `size` bytes at `at` (false on an error or a file that ends first). */
+bool pread_all(int fd, char* data, size_t size, int64_t at) {
+    for (size_t done = 0; done < size;) {
+        ssize_t n = pread(fd, data + done, size - done, (off_t)(at + (int64_t)done));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         done += (size_t)n;
     }
     return true;
+}
+
+/* Writes exactly `size` bytes at `at`. */
+bool pwrite_all(int fd, const char* data, size_t size, int64_t at) {
+    for (size_t done = 0; done < size;) {
+        ssize_t n = pwrite(fd, data + done, size - done, (off_t)(at + (int64_t)done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        done += (size_t)n;
+    }
+    return true;
+}
+
+bool read_all(int fd, std::string* out) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return false;
+    out->resize((size_t)st.st_size);
+    return pread_all(fd, out->data(), out->size(), 0);
 }
 
 }  // namespace
@@ -248,7 +263,7 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
               std::string* message) {
     dir_ = dir;
     const std::string path = dir + "/wal.log";
-    unlink((dir + "/wal.next").c_str()); /* an interrupted rotation; wal.log is still whole */
+    unlink(next_path(dir).c_str()); /* an interrupted rotation; wal.log is still whole */
     unlink((dir + "/wal.tmp").c_str());  /* the name earlier engines gave it */
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -352,15 +367,9 @@ int Wal::attach(const std::string& dir, std::string* message) {
 int Wal::read(int64_t from, int64_t to, std::vector<LoggedCommit>* out, std::string* message) const {
     if (to <= from) return 0;
     std::string contents((size_t)(to - from), '\0');
-    size_t done = 0;
-    while (done < contents.size()) {
-        ssize_t n = pread(fd_, &contents[done], contents.size() - done, (off_t)(from + (int64_t)done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            *message = dir_ + "/wal.log is shorter than its published end (" + std::to_string(to) + ")";
-            return kFileCorrupt;
-        }
-        done += (size_t)n;
+    if (!pread_all(fd_, contents.data(), contents.size(), from)) {
+        *message = dir_ + "/wal.log is shorter than its published end (" + std::to_string(to) + ")";
+        return kFileCorrupt;
     }
     size_t at = 0;
     while (at < contents.size()) {
@@ -409,13 +418,7 @@ int Wal::append(const std::string& records) {
     if (records.size() < kPreallocateBelow && size_ + (int64_t)records.size() > allocated_) {
         if (int rc = preallocate(size_ + (int64_t)records.size())) return rc;
     }
-    size_t done = 0;
-    while (done < records.size()) {
-        ssize_t n = pwrite(fd_, records.data() + done, records.size() - done, (off_t)(size_ + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return kIoError;
-        done += (size_t)n;
-    }
+    if (!pwrite_all(fd_, records.data(), records.size(), size_)) return kIoError;
     size_ += (int64_t)records.size();
     allocated_ = std::max(allocated_, size_);
     return 0;
@@ -436,19 +439,9 @@ int copy_range(int source, int64_t from, int64_t to, int target, int64_t at, Pac
     std::string chunk;
     while (from < to) {
         chunk.resize((size_t)std::min<int64_t>(kWritebackStep, to - from));
-        size_t done = 0;
-        while (done < chunk.size()) {
-            ssize_t n = pread(source, &chunk[done], chunk.size() - done, (off_t)(from + (int64_t)done));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return kIoError;
-            done += (size_t)n;
-        }
-        for (done = 0; done < chunk.size();) {
-            ssize_t n = pwrite(target, chunk.data() + done, chunk.size() - done, (off_t)(at + (int64_t)done));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return kIoError;
-            done += (size_t)n;
-        }
+        if (!pread_all(source, chunk.data(), chunk.size(), from) ||
+            !pwrite_all(target, chunk.data(), chunk.size(), at))
+            return kIoError;
         from += (int64_t)chunk.size();
         at += (int64_t)chunk.size();
         if (paced) paced->wrote(target, at);
@@ -459,7 +452,7 @@ int copy_range(int source, int64_t from, int64_t to, int target, int64_t at, Pac
 
 int Wal::copy_for_rotation(const std::string& dir, int source, int64_t offset, int64_t end,
                            int64_t generation, RotationCopy* copy, std::string* message) {
-    const std::string path = dir + "/wal.next";
+    const std::string path = next_path(dir);
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         *message = "cannot create " + path + ": " + strerror(errno);
@@ -467,7 +460,7 @@ int Wal::copy_for_rotation(const std::string& dir, int source, int64_t offset, i
     }
     const std::string header = header_bytes(generation);
     PacedWriteback paced;
-    bool ok = pwrite(fd, header.data(), header.size(), 0) == (ssize_t)header.size() &&
+    bool ok = pwrite_all(fd, header.data(), header.size(), 0) &&
               copy_range(source, offset, end, fd, kHeaderSize, &paced) == 0 && fdatasync(fd) == 0;
     if (!ok) {
         close(fd);
@@ -487,8 +480,8 @@ int Wal::prepare_rotation(RotationCopy&& copy, int64_t* new_size, std::string* m
     if (fd < 0 || copy.end > size_ || copy_range(fd_, copy.end, size_, fd, at, nullptr) != 0 ||
         fdatasync(fd) != 0) {
         if (fd >= 0) close(fd);
-        unlink((dir_ + "/wal.next").c_str());
-        *message = "cannot write " + dir_ + "/wal.next";
+        unlink(next_path(dir_).c_str());
+        *message = "cannot write " + next_path(dir_);
         return kIoError;
     }
     pending_fd_ = fd;
@@ -498,7 +491,7 @@ int Wal::prepare_rotation(RotationCopy&& copy, int64_t* new_size, std::string* m
 }
 
 int Wal::finish_rotation(std::string* message) {
-    const std::string temporary = dir_ + "/wal.next", path = dir_ + "/wal.log";
+    const std::string temporary = next_path(dir_), path = dir_ + "/wal.log";
     if (rename(temporary.c_str(), path.c_str()) != 0) {
         abandon_rotation();
         *message = "cannot rotate " + path + ": " + strerror(errno);
@@ -518,7 +511,7 @@ int Wal::finish_rotation(std::string* message) {
 void Wal::abandon_rotation() {
     if (pending_fd_ >= 0) close(pending_fd_);
     pending_fd_ = -1;
-    unlink((dir_ + "/wal.next").c_str());
+    unlink(next_path(dir_).c_str());
 }
 
 }  // namespace found

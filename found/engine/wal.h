@@ -65,6 +65,8 @@ public:
         int fd = -1;
         int64_t offset = 0, end = 0, generation = 0;
     };
+    /* `<dir>/wal.next`: the next log while a rotation builds it. */
+    static std::string next_path(const std::string& dir) { return dir + "/wal.next"; }
     static int copy_for_rotation(const std::string& dir, int source, int64_t offset, int64_t end,
                                  int64_t generation, RotationCopy* copy, std::string* message);
     int prepare_rotation(RotationCopy&& copy, int64_t* new_size, std::string* message);
