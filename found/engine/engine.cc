@@ -236,11 +236,13 @@ int Engine::recover_alone(std::string* message) {
      * process read at or above their versions (read versions stay below a batch in
      * flight until the next committer cuts the batch off), so either outcome is one of
      * the histories an unknown commit result allows. */
+    store_.defer_order(); /* keys new to the store are put in order once, at the end */
     rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
         if (commit.version <= snapshot_version_) return; /* already in the snapshot */
         apply_taking(store_, commit, commit.version);
         if (commit.version > last_version_) last_version_ = commit.version;
     }, message);
+    store_.settle_order(last_version_);
     if (rc) return rc;
     if (store_.get("\xff/coordinators", INT64_MAX) == nullptr) {
         LoggedCommit seed;
@@ -291,11 +293,13 @@ int Engine::reload(std::string* message) {
          * durable, and read versions stay below those. */
         const Version oldest = current_version() - knobs().mvcc_window_versions;
         Version last = snapshot_version;
+        fresh.defer_order();
         for (LoggedCommit& commit : commits) {
             if (commit.version <= last) continue;
             apply_taking(fresh, commit, std::min(commit.version, oldest));
             last = commit.version;
         }
+        fresh.settle_order(std::min(last, oldest));
         {
             std::unique_lock<std::shared_mutex> data(data_mutex_);
             store_ = std::move(fresh);
@@ -1340,8 +1344,16 @@ std::string Engine::status_json() {
 
 void Engine::apply(const LoggedCommit& commit, Version oldest) { apply_to(store_, commit, oldest); }
 
+namespace {
+/* How many mutations ahead of the one applied the store is told of the next key. */
+constexpr size_t kPrefetchDistance = 4;
+}  // namespace
+
 void Engine::apply_to(Store& store, const LoggedCommit& commit, Version oldest) {
-    for (const LoggedMutation& m : commit.mutations) {
+    const size_t count = commit.mutations.size();
+    for (size_t i = 0; i < count; i++) {
+        if (i + kPrefetchDistance < count) store.prefetch(commit.mutations[i + kPrefetchDistance].key);
+        const LoggedMutation& m = commit.mutations[i];
         switch (m.type) {
             case LoggedMutation::kSet: store.put(m.key, &m.param, commit.version, oldest); break;
             case LoggedMutation::kClear: store.put(m.key, nullptr, commit.version, oldest); break;
@@ -1353,7 +1365,10 @@ void Engine::apply_to(Store& store, const LoggedCommit& commit, Version oldest) 
 }
 
 void Engine::apply_taking(Store& store, LoggedCommit& commit, Version oldest) {
-    for (LoggedMutation& m : commit.mutations) {
+    const size_t count = commit.mutations.size();
+    for (size_t i = 0; i < count; i++) {
+        if (i + kPrefetchDistance < count) store.prefetch(commit.mutations[i + kPrefetchDistance].key);
+        LoggedMutation& m = commit.mutations[i];
         switch (m.type) {
             case LoggedMutation::kSet: store.put_taking(std::move(m.key), &m.param, commit.version, oldest); break;
             case LoggedMutation::kClear: store.put_taking(std::move(m.key), nullptr, commit.version, oldest); break;

@@ -248,7 +248,7 @@ public:
 
     /* Adds `entry`, whose key must not be in the tree. */
     void insert(Entry* entry) {
-        std::vector<Step> path;
+        std::vector<Step>& path = path_scratch();
         Leaf* leaf = descend(entry->key, &path);
         insert_at(leaf, leaf_position(leaf, entry->key, true), entry, path);
     }
@@ -256,7 +256,7 @@ public:
     /* Adds `entry`, whose key must be greater than every key in the tree (a snapshot's
      * rows, loaded in order): no comparisons on the way down. */
     void push_back(Entry* entry) {
-        std::vector<Step> path;
+        std::vector<Step>& path = path_scratch();
         Node* node = root_;
         while (!node->leaf) {
             Inner* inner = static_cast<Inner*>(node);
@@ -270,7 +270,7 @@ public:
     /* Takes the entry with `key` out of the tree and returns it (nullptr if absent); the
      * caller frees it. */
     Entry* erase(std::string_view key) {
-        std::vector<Step> path;
+        std::vector<Step>& path = path_scratch();
         Leaf* leaf = descend(key, &path);
         const int position = leaf_position(leaf, key, true);
         if (position == leaf->count || leaf->entries[position]->key != key) return nullptr;
@@ -284,6 +284,13 @@ public:
     }
 
 private:
+    /* The path of the insert or erase under way, kept between calls: a vector made afresh
+     * each time cost an allocation per key of a bulk load. */
+    std::vector<Step>& path_scratch() {
+        path_.clear();
+        return path_;
+    }
+
     void reset() {
         Leaf* leaf = new Leaf();
         root_ = leaf;
@@ -462,6 +469,7 @@ private:
     Leaf* first_;
     Leaf* last_;
     size_t size_;
+    std::vector<Step> path_;
 };
 
 }  // namespace found

@@ -42,6 +42,15 @@ public:
     }
     const Handle* find(std::string_view key) const { return find(key, hash_of(key)); }
 
+    /* Starts loading the slot where a lookup of `hash` begins: a caller that knows its
+     * next keys (a commit's writes) overlaps their cache misses instead of taking them
+     * one after the other. */
+    void prefetch(uint64_t hash) const {
+        /* No branch (GCC 12 drops a prefetch under one once inlined) and integer
+         * arithmetic: with no slots, a prefetch of a wild address, which never faults. */
+        const uintptr_t slots = (uintptr_t)slots_.data();
+        __builtin_prefetch((const void*)(slots + (hash & (slots_.size() - 1)) * sizeof(Slot)));
+    }
     /* Indexes `handle` under its key, whose hash_of is `hash`; the key must be absent. */
     void insert(uint64_t hash, Handle handle) {
         if ((size_ + 1) * 2 > slots_.size()) grow();

@@ -35,6 +35,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -2591,7 +2592,9 @@ void test_key_index_matches_a_model() {
  * random version in [oldest, current], at current and at INT64_MAX check get, the
  * present-key searches both ways, whole walks forwards and backwards, range_bytes and the
  * live counters. A third of the histories start from load_sorted, as a snapshot load
- * does, and now and then the store is moved, as a reload does. */
+ * does, and now and then the store is moved, as a reload does. Every other history
+ * starts under defer_order, as a log replay does: until it settles (at a random step),
+ * get and the live counters are checked after each commit, then everything. */
 void test_store_matches_a_model() {
     using found::Store;
     using found::Version;
@@ -2739,6 +2742,9 @@ void test_store_matches_a_model() {
         /* How eagerly this history raises the floor: never, rarely, often, or always to the
          * version being committed (the tightest window; a reload applies its log so). */
         const int eagerness = history % 4;
+        const bool replay = history % 2 == 1;
+        const int settle_at = replay ? (int)(random() % 300) : -1;
+        if (replay) store.defer_order();
         for (int step = 0; step < 300; step++) {
             const std::string where = "history " + std::to_string(history) + " step " + std::to_string(step);
             const Version version = current + 1 + (Version)(random() % 3);
@@ -2777,9 +2783,97 @@ void test_store_matches_a_model() {
                      std::to_string(store.live_bytes()) + ", the model " + std::to_string(newest.size()) + "/" +
                      std::to_string(bytes));
             const Version v = oldest + (Version)(random() % (uint64_t)(current - oldest + 1));
+            if (step < settle_at) { /* deferred: the tree is not to be walked yet */
+                for (size_t k = 0; k < universe.size(); k++)
+                    if (!same_value(store.get(universe[k], v), model_value(k, v)))
+                        fail(where + " (order deferred): get(" + printable(universe[k]) + ") at " +
+                             std::to_string(v) + " gave " + shown(store.get(universe[k], v)) + ", the model " +
+                             shown(model_value(k, v)));
+                continue;
+            }
+            if (step == settle_at) store.settle_order(oldest);
             check_reads_at(store, v, where + " at " + std::to_string(v) + " (oldest " + std::to_string(oldest) + ")");
             check_reads_at(store, current, where + " at current " + std::to_string(current));
             check_reads_at(store, INT64_MAX, where + " at INT64_MAX");
+        }
+    }
+}
+
+/* A log replay's keys, put in order all at once by settle_order, come out as a sorted
+ * set of the same keys does: many keys under a shared prefix (the sort ranks them by the
+ * 8 bytes after it), a few system keys beside them, keys that are prefixes of others or
+ * differ only by trailing zero bytes (which tie in a rank), and long shared runs that
+ * take the ranking several levels deep. Replays start from an empty store, from a big
+ * snapshot (merged), and from a big one with few new keys (searched in); a replay's
+ * clears are dropped at the settle if still cleared, kept if set again. */
+void test_store_settles_a_replay_in_order() {
+    using found::Store;
+    std::mt19937 random(71);
+    /* Mostly keys under "table/row/", so that the prefix the sort samples is that; the
+     * rare others (below and above it) tie at rank 0 and at the largest rank. */
+    auto random_key = [&] {
+        const unsigned kind = (unsigned)(random() % 1000);
+        const std::string tail = "/" + std::to_string(random() % 100000) + "/suffix";
+        if (kind < 2) return "\xff/system/" + std::to_string(random() % 50) + tail;
+        if (kind < 4) return "table/q/" + std::to_string(random() % 1000) + tail;
+        if (kind < 6) return "table/" + std::string(random() % 12, '\0') + std::to_string(random() % 10) + tail;
+        if (kind < 30) return "table/row/" + std::string(20, 'x') + std::to_string(random() % 3000);
+        char digits[40];
+        snprintf(digits, sizeof digits, "table/row/%016u", (unsigned)(random() % 200000));
+        std::string key = digits;
+        if (random() % 7 == 0) key.push_back('\0');
+        return key;
+    };
+    for (int round = 0; round < 9; round++) {
+        const std::string where = "round " + std::to_string(round);
+        Store store;
+        std::map<std::string, std::string> model;
+        std::set<std::string> base_keys;
+        const size_t base = round % 3 == 0 ? 0 : 20000;
+        while (base_keys.size() < base) base_keys.insert(random_key());
+        for (const std::string& key : base_keys) {
+            store.load_sorted(std::string(key), "base");
+            model[key] = "base";
+        }
+        store.defer_order();
+        const int writes = round % 3 == 2 ? 300 : 30000;
+        found::Version version = 1;
+        for (int i = 0; i < writes; i++) {
+            std::string key = random_key();
+            version++;
+            if (random() % 10 == 0) {
+                model.erase(key);
+                store.put_taking(std::move(key), nullptr, version, version);
+            } else {
+                std::string value = std::to_string(i);
+                model[key] = value;
+                store.put_taking(std::move(key), &value, version, version);
+            }
+        }
+        store.settle_order(version);
+        std::vector<std::pair<std::string, std::string>> walked;
+        size_t entries = 0;
+        for (auto it = store.begin(); it != store.end(); ++it, ++entries)
+            if (const std::string* value = Store::value_at(it, version)) walked.emplace_back(it->key, *value);
+        const std::vector<std::pair<std::string, std::string>> expected(model.begin(), model.end());
+        if (walked != expected) {
+            size_t i = 0;
+            while (i < walked.size() && i < expected.size() && walked[i] == expected[i]) i++;
+            fail(where + ": the walk after settle_order differs from the model at row " + std::to_string(i) +
+                 ": " + (i < walked.size() ? printable(walked[i].first) : "end") + " against " +
+                 (i < expected.size() ? printable(expected[i].first) : "end"));
+        }
+        /* cleared keys are gone from the tree too, as a plain put would have pruned them */
+        expect(entries == model.size(), where + ": " + std::to_string(entries) + " entries in the tree for " +
+                                            std::to_string(model.size()) + " present keys");
+        expect(store.live_keys() == model.size(), where + ": live_keys after settle_order");
+        for (int probe = 0; probe < 200; probe++) {
+            const std::string key = random_key();
+            auto it = store.next_present(key, true, version);
+            auto expected_it = model.lower_bound(key);
+            const bool agrees = expected_it == model.end() ? it == store.end()
+                                                           : it != store.end() && it->key == expected_it->first;
+            expect(agrees, where + ": next_present(" + printable(key) + ") after settle_order");
         }
     }
 }
@@ -2799,6 +2893,7 @@ const TestCase kCases[] = {
     {"conflict_runs_match_a_model", test_conflict_runs_match_a_model},
     {"entry_tree_matches_a_model", test_entry_tree_matches_a_model},
     {"store_matches_a_model", test_store_matches_a_model},
+    {"store_settles_a_replay_in_order", test_store_settles_a_replay_in_order},
     {"future_getters_and_release_memory", test_future_getters_and_release_memory},
     {"future_callbacks", test_future_callbacks},
     {"set_get_clear_and_clear_range", test_set_get_clear_and_clear_range},
