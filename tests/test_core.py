@@ -306,6 +306,16 @@ async def test_named_options_and_their_errors(db):
         found.create_transaction(db, timeoutt=5)
     with pytest.raises(errors.InvalidType, match="takes an int"):
         found.create_transaction(db, timeout="5")
+    # Encodings are remembered per (name, type, value): a valid one must not vouch for an
+    # equal value of another type, nor a failure be forgotten on the second try.
+    found.create_transaction(db, timeout=1).close()
+    for _ in range(2):
+        with pytest.raises(errors.InvalidArgument, match="takes no value"):
+            found.create_transaction(db, durability_risky="yes")
+        with pytest.raises(errors.InvalidType, match="takes an int"):
+            found.create_transaction(db, timeout=True)
+        with pytest.raises(errors.InvalidType, match="takes an int"):
+            found.create_transaction(db, timeout=[5])
     async with found.transaction(db) as tx:
         found.set_option(tx, "read_system_keys")
         assert await found.get(tx, b"\xff/coordinators") is not None
@@ -314,6 +324,16 @@ async def test_named_options_and_their_errors(db):
         async with found.transaction(db) as tx:
             await asyncio.sleep(0.01)
             await found.get(tx, b"k")
+
+
+async def test_a_transaction_block_is_entered_once(db):
+    block = found.transaction(db)
+    async with block as tx:
+        found.set(tx, b"once", b"1")
+    with pytest.raises(errors.InvalidArgument, match="entered only once"):
+        async with block:
+            pass
+    assert await found.transactional(db, lambda tx: found.get(tx, b"once")) == b"1"
 
 
 async def test_tenants_are_a_clear_error_on_the_embedded_engine(db):
