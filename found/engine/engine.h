@@ -14,7 +14,6 @@
 
 #include <atomic>
 #include <thread>
-#include <deque>
 #include <condition_variable>
 #include <chrono>
 #include <functional>
@@ -195,16 +194,13 @@ private:
         std::string versionstamp;
     };
     std::vector<std::function<void()>> process_commits(
-        std::vector<std::unique_ptr<CommitRequest>> batch, bool may_defer_sync);
+        std::vector<std::unique_ptr<CommitRequest>> batch);
     /* After the batch was appended and the commit lock released: sync (when it must),
      * publish, and return the completions. */
     std::vector<std::function<void()>> finish_commits(
         bool wait_for_sync, int dup_fd, int64_t batch_end, std::vector<Outcome> outcomes,
         std::vector<std::unique_ptr<CommitRequest>> batch, std::vector<LoggedCommit> accepted,
         std::vector<Future*> fired_by_others);
-    /* Hands finish_commits to the sync thread (started on first use). */
-    void defer_sync(std::function<std::vector<std::function<void()>>()> finish);
-    void run_sync_thread();
     void apply(const LoggedCommit& commit, Version oldest);
     static void apply_to(Store& store, const LoggedCommit& commit, Version oldest);
     /* apply_to, moving the record's keys and values into the store (the record is left
@@ -251,14 +247,6 @@ private:
     int64_t last_unsynced_seen_ = 0;  /* poll: the oldest unsynced batch last time, */
     std::chrono::steady_clock::time_point last_unsynced_since_; /* and since when */
     int64_t last_committing_seen_ = 0; /* poll: `committing` at the last watch recheck */
-
-    /* The sync thread: syncs and publishes a batch while the network thread appends the
-     * next one (only when commits are waiting; a lone commit syncs on the network thread). */
-    std::mutex sync_mutex_;
-    std::condition_variable sync_wake_;
-    std::deque<std::function<std::vector<std::function<void()>>()>> sync_queue_;
-    std::thread sync_thread_;
-    bool sync_stop_ = false;
 
     std::mutex readers_mutex_;
     std::multiset<Version> readers_;
