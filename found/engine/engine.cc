@@ -239,7 +239,7 @@ int Engine::recover_alone(std::string* message) {
     store_.defer_order(); /* keys new to the store are put in order once, at the end */
     rc = wal_.open(directory_, [this](LoggedCommit&& commit) {
         if (commit.version <= snapshot_version_) return; /* already in the snapshot */
-        apply_taking(store_, commit, commit.version);
+        apply_to(store_, commit, commit.version, Taking::kKeysAndValues);
         if (commit.version > last_version_) last_version_ = commit.version;
     }, message);
     store_.settle_order(last_version_);
@@ -296,7 +296,7 @@ int Engine::reload(std::string* message) {
         fresh.defer_order();
         for (LoggedCommit& commit : commits) {
             if (commit.version <= last) continue;
-            apply_taking(fresh, commit, std::min(commit.version, oldest));
+            apply_to(fresh, commit, std::min(commit.version, oldest), Taking::kKeysAndValues);
             last = commit.version;
         }
         fresh.settle_order(std::min(last, oldest));
@@ -821,8 +821,7 @@ std::vector<std::function<void()>> Engine::process_commits(
         for (auto& request : batch) {
             auto shared_request = std::make_shared<std::unique_ptr<CommitRequest>>(std::move(request));
             completions.push_back([shared_request, error] {
-                (*shared_request)->reader_pin.reset();
-                (*shared_request)->done(error, 0, std::string());
+                CommitRequest::finish(std::move(*shared_request), error, 0, std::string());
             });
         }
         return completions;
@@ -938,7 +937,11 @@ std::vector<std::function<void()>> Engine::process_commits(
                 }
             }
         }
-        std::vector<KeyRange> written = std::move(request.write_ranges);
+        /* The ranges move into a vector made here: the conflict map frees it on this
+         * thread, and the client's goes back to its transaction with the request. */
+        std::vector<KeyRange> written(std::make_move_iterator(request.write_ranges.begin()),
+                                      std::make_move_iterator(request.write_ranges.end()));
+        request.write_ranges.clear();
         if (!memory_) {
             logged.write_ranges = std::move(written); /* for other processes */
             Wal::encode(logged, &records);
@@ -976,9 +979,17 @@ std::vector<std::function<void()>> Engine::process_commits(
                 if (!o.error && o.version) o.error = kCommitUnknownResult;
         } else {
             const Version oldest = oldest_readable();
+            /* Readers wait while the batch is applied: first bring what it will touch into
+             * the cache with a shared lock, so that the exclusive one is held briefly. */
+            {
+                std::shared_lock<std::shared_mutex> data(data_mutex_);
+                for (const LoggedCommit& commit : accepted)
+                    for (const LoggedMutation& m : commit.mutations)
+                        if (m.type != LoggedMutation::kClearRange) store_.warm(m.key);
+            }
             {
                 std::unique_lock<std::shared_mutex> data(data_mutex_);
-                for (const LoggedCommit& commit : accepted) apply(commit, oldest);
+                for (LoggedCommit& commit : accepted) apply(commit, oldest);
                 applied_version_ = accepted.back().version;
             }
             if (!memory_) {
@@ -1069,8 +1080,7 @@ std::vector<std::function<void()>> Engine::finish_commits(
         auto request = std::make_shared<std::unique_ptr<CommitRequest>>(std::move(batch[i]));
         Outcome outcome = outcomes[i];
         completions.push_back([request, outcome] {
-            (*request)->reader_pin.reset(); /* before done: it may release the engine */
-            (*request)->done(outcome.error, outcome.version, outcome.versionstamp);
+            CommitRequest::finish(std::move(*request), outcome.error, outcome.version, outcome.versionstamp);
         });
     }
     return completions;
@@ -1287,36 +1297,23 @@ std::string Engine::status_json() {
            ",\"databases\":" + std::to_string(live_objects().databases.load()) + "}}}";
 }
 
-void Engine::apply(const LoggedCommit& commit, Version oldest) { apply_to(store_, commit, oldest); }
-
 namespace {
 /* How many mutations ahead of the one applied the store is told of the next key. */
 constexpr size_t kPrefetchDistance = 4;
 }  // namespace
 
-void Engine::apply_to(Store& store, const LoggedCommit& commit, Version oldest) {
-    const size_t count = commit.mutations.size();
-    for (size_t i = 0; i < count; i++) {
-        if (i + kPrefetchDistance < count) store.prefetch(commit.mutations[i + kPrefetchDistance].key);
-        const LoggedMutation& m = commit.mutations[i];
-        switch (m.type) {
-            case LoggedMutation::kSet: store.put(m.key, &m.param, commit.version, oldest); break;
-            case LoggedMutation::kClear: store.put(m.key, nullptr, commit.version, oldest); break;
-            case LoggedMutation::kClearRange:
-                store.clear_range(m.key, m.param, commit.version, oldest);
-                break;
-        }
-    }
-}
-
-void Engine::apply_taking(Store& store, LoggedCommit& commit, Version oldest) {
+void Engine::apply_to(Store& store, LoggedCommit& commit, Version oldest, Taking taking) {
     const size_t count = commit.mutations.size();
     for (size_t i = 0; i < count; i++) {
         if (i + kPrefetchDistance < count) store.prefetch(commit.mutations[i + kPrefetchDistance].key);
         LoggedMutation& m = commit.mutations[i];
+        std::string* value = m.type == LoggedMutation::kSet ? &m.param : nullptr;
         switch (m.type) {
-            case LoggedMutation::kSet: store.put_taking(std::move(m.key), &m.param, commit.version, oldest); break;
-            case LoggedMutation::kClear: store.put_taking(std::move(m.key), nullptr, commit.version, oldest); break;
+            case LoggedMutation::kSet:
+            case LoggedMutation::kClear:
+                if (taking == Taking::kKeysAndValues) store.put_taking(std::move(m.key), value, commit.version, oldest);
+                else store.put_value_taking(m.key, value, commit.version, oldest);
+                break;
             case LoggedMutation::kClearRange:
                 store.clear_range(m.key, m.param, commit.version, oldest);
                 break;

@@ -75,8 +75,23 @@ struct CommitRequest {
     /* FDB's durability_risky option: acknowledged before the log is synced (a background
      * sync follows within found_relaxed_sync_ms). */
     bool durability_risky = false;
-    /* Runs on the network thread once the outcome is known (error 0 = durable). */
-    std::function<void(int error, Version commit_version, const std::string& versionstamp)> done;
+    /* Runs on the network thread once the outcome is known (error 0 = durable), given the
+     * spent request back: its buffers were allocated on the client's thread, and the
+     * transaction reuses them or frees them there (freeing them on the network thread
+     * made it wait for the client thread's allocator lock). */
+    std::function<void(std::unique_ptr<CommitRequest> spent, int error, Version commit_version,
+                       const std::string& versionstamp)>
+        done;
+
+    /* Unpins the read version (before done: done may release the engine), then hands the
+     * request to its own `done`. */
+    static void finish(std::unique_ptr<CommitRequest> request, int error, Version commit_version,
+                       const std::string& versionstamp) {
+        request->reader_pin.reset();
+        auto call = std::move(request->done);
+        request->done = nullptr;
+        call(std::move(request), error, commit_version, versionstamp);
+    }
 };
 
 struct Knobs {
@@ -201,11 +216,14 @@ private:
         bool wait_for_sync, int dup_fd, int64_t batch_end, std::vector<Outcome> outcomes,
         std::vector<std::unique_ptr<CommitRequest>> batch, std::vector<LoggedCommit> accepted,
         std::vector<Future*> fired_by_others);
-    void apply(const LoggedCommit& commit, Version oldest);
-    static void apply_to(Store& store, const LoggedCommit& commit, Version oldest);
-    /* apply_to, moving the record's keys and values into the store (the record is left
-     * with empty strings): for replays, whose records are dropped right after. */
-    static void apply_taking(Store& store, LoggedCommit& commit, Version oldest);
+    /* What applying a record may move into the store instead of copying: its values
+     * (the caller still needs the keys: watches are checked against them), or its keys
+     * too (a replay, whose records are dropped right after). A commit's strings were
+     * made on the client's thread: copying them here and freeing the originals made
+     * this thread contend for the client thread's allocator lock. */
+    enum class Taking { kValues, kKeysAndValues };
+    static void apply_to(Store& store, LoggedCommit& commit, Version oldest, Taking taking);
+    void apply(LoggedCommit& commit, Version oldest) { apply_to(store_, commit, oldest, Taking::kValues); }
     /* Removes and returns the watches these commits fire (the caller completes them). */
     std::vector<Future*> fire_watches(const std::vector<LoggedCommit>& commits);
     void forget_watch(const std::string& key, Future* future);

@@ -50,6 +50,12 @@ int Future::set_callback(FDBCallback callback, void* parameter) {
 void Future::cancel() { fail(kOperationCancelled); }
 
 void Future::destroy() {
+    /* A ready future nobody else holds (a read answered at once): nothing to cancel, and
+     * no other thread can be looking, so no lock. */
+    if (ready_.load(std::memory_order_acquire) && refs_.load(std::memory_order_acquire) == 1) {
+        release();
+        return;
+    }
     std::vector<std::function<void()>> hooks;
     bool was_pending;
     {

@@ -201,6 +201,11 @@ void Store::put(const std::string& key, const std::string* value, Version versio
     write(key, value, nullptr, version, oldest);
 }
 
+void Store::put_value_taking(const std::string& key, std::string* value, Version version,
+                             Version oldest) {
+    write(key, value, value, version, oldest);
+}
+
 void Store::put_taking(std::string&& key, std::string* value, Version version, Version oldest) {
     write(std::move(key), value, value, version, oldest);
 }

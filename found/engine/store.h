@@ -107,12 +107,23 @@ public:
     Iterator begin() const { return tree_.begin(); }
     Iterator end() const { return tree_.end(); }
 
+    /* Reads what writing `key` will touch (its index slot, entry and versions), to have
+     * it in the cache when the write holds the store exclusively. */
+    void warm(const std::string& key) const {
+        StoreEntry* const* found = index_.find(key);
+        if (found && !(*found)->versions.empty()) {
+            const std::string& newest = (*found)->versions.back().value;
+            __builtin_prefetch(newest.data());
+        }
+    }
     /* A hint that `key` is read or written next (see KeyIndex::prefetch). */
     void prefetch(std::string_view key) const { index_.prefetch(index_.hash_of(key)); }
 
     /* Writes `value` (nullptr = clear) at `version`; drops versions older than `oldest`
      * that no reader can see any more. */
     void put(const std::string& key, const std::string* value, Version version, Version oldest);
+    /* The same, taking the value's bytes instead of copying them. */
+    void put_value_taking(const std::string& key, std::string* value, Version version, Version oldest);
     /* The same, taking the key's and the value's bytes instead of copying them (replaying
      * a log record, whose strings are not needed after): no allocation for the key or the
      * value, and none of the frees that made replay consolidate malloc's free lists. */

@@ -490,6 +490,7 @@ bool Transaction::ryw_for(bool snapshot) const {
 void Transaction::add_read_range(std::string begin, std::string end) {
     if (!(begin < end)) return;
     approximate_size_ += (int64_t)(begin.size() + end.size()) + kConflictRangeOverhead;
+    if (read_ranges_.capacity() == 0) read_ranges_.reserve(16); /* not 1, 2, 4, 8, 16 */
     read_ranges_.push_back({std::move(begin), std::move(end)});
 }
 
@@ -1110,15 +1111,16 @@ Future* Transaction::commit() {
         return Future::failed(FutureKind::kVoid, kTransactionTooLarge);
     }
     if (read_version_ == 0) read_version_ = engine_->read_version(&reader_pin_);
-    auto request = std::make_unique<CommitRequest>();
+    std::unique_ptr<CommitRequest> request =
+        spare_request_ ? std::move(spare_request_) : std::make_unique<CommitRequest>();
     request->read_version = read_version_;
     request->reader_pin = std::move(reader_pin_); /* until the commit is resolved */
     request->api_version = 730;
     /* Nothing reads these after commit (later operations fail 2017; on_error and reset
-     * clear them), so they move into the request. */
-    request->read_ranges = std::move(read_ranges_);
-    request->write_ranges = std::move(write_ranges_);
-    request->mutations = std::move(mutations_);
+     * clear them), so they go into the request, which leaves its emptied ones here. */
+    request->read_ranges.swap(read_ranges_);
+    request->write_ranges.swap(write_ranges_);
+    request->mutations.swap(mutations_);
     read_ranges_.clear();
     write_ranges_.clear();
     mutations_.clear();
@@ -1129,12 +1131,17 @@ Future* Transaction::commit() {
     future->retain(); /* pending_'s reference */
     pending_.push_back(future);
     retain();
-    auto shared_watches = std::make_shared<std::vector<PendingWatch>>(std::move(watches));
-    request->done = [this, future, shared_watches](int error, Version version,
-                                                   const std::string& versionstamp) {
+    std::shared_ptr<std::vector<PendingWatch>> shared_watches; /* (none: no allocation) */
+    if (!watches.empty()) shared_watches = std::make_shared<std::vector<PendingWatch>>(std::move(watches));
+    request->done = [this, future, shared_watches](std::unique_ptr<CommitRequest> spent, int error,
+                                                   Version version, const std::string& versionstamp) {
         Future* stamp;
         {
             std::lock_guard<std::recursive_mutex> tx_lock(mutex_);
+            spent->read_ranges.clear();
+            spent->write_ranges.clear();
+            spent->mutations.clear();
+            spare_request_ = std::move(spent);
             stamp = versionstamp_future_;
             versionstamp_future_ = nullptr;
             auto it = std::find(pending_.begin(), pending_.end(), future);
@@ -1152,11 +1159,13 @@ Future* Transaction::commit() {
             else stamp->fail(kTransactionInvalidVersion);
             stamp->release();
         }
-        for (PendingWatch& w : *shared_watches) {
-            if (error == 0) engine_->add_watch(w.key, w.initial, w.future);
-            else {
-                w.future->fail(error);
-                w.future->release();
+        if (shared_watches) {
+            for (PendingWatch& w : *shared_watches) {
+                if (error == 0) engine_->add_watch(w.key, w.initial, w.future);
+                else {
+                    w.future->fail(error);
+                    w.future->release();
+                }
             }
         }
         /* Drop this reference before the client hears back: if it then destroys the
