@@ -894,6 +894,7 @@ std::vector<std::function<void()>> Engine::process_commits(
         const std::string stamp = big_endian_stamp(version, 0);
         LoggedCommit logged;
         logged.version = version;
+        logged.mutations.reserve(request.mutations.size());
         for (Mutation& m : request.mutations) {
             switch (m.kind) {
                 case Mutation::kSet:
@@ -980,8 +981,9 @@ std::vector<std::function<void()>> Engine::process_commits(
         } else {
             const Version oldest = oldest_readable();
             /* Readers wait while the batch is applied: first bring what it will touch into
-             * the cache with a shared lock, so that the exclusive one is held briefly. */
-            {
+             * the cache with a shared lock, so that the exclusive one is held briefly.
+             * (A commit run inline on its client's thread has no reader to keep waiting.) */
+            if (Network::instance().on_network_thread()) {
                 std::shared_lock<std::shared_mutex> data(data_mutex_);
                 for (const LoggedCommit& commit : accepted)
                     for (const LoggedMutation& m : commit.mutations)

@@ -497,6 +497,7 @@ void Transaction::add_read_range(std::string begin, std::string end) {
 void Transaction::add_write_range(std::string begin, std::string end) {
     if (!(begin < end)) return;
     approximate_size_ += (int64_t)(begin.size() + end.size()) + kConflictRangeOverhead;
+    if (write_ranges_.capacity() == 0) write_ranges_.reserve(16);
     write_ranges_.push_back({std::move(begin), std::move(end)});
 }
 
@@ -874,6 +875,7 @@ void Transaction::set(std::string key, std::string value) {
         approximate_size_ += (int64_t)(key.size() + value.size()) + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
         else add_write_range(key, key_after(key));
+        if (mutations_.capacity() == 0) mutations_.reserve(16); /* not 1, 2, 4, 8, 16 */
         mutations_.push_back({Mutation::kSet, 0, std::move(key), std::move(value)});
         index_or_defer_last_write();
         note_write(mutations_.back().key, &fire);
