@@ -138,13 +138,17 @@ def create_transaction(db: Database | Tenant, **options: Any) -> Transaction:
     encoded = [_encoded_option(name, value) for name, value in options.items()] if options else ()
     out = _transaction_out()
     if type(db) is Tenant:
-        _native.check(lib.fdb_tenant_create_transaction_w(db.pointer, out))
+        code = lib.fdb_tenant_create_transaction_w(db.pointer, out)
     else:
-        _native.check(lib.fdb_database_create_transaction_w(db.pointer, out))
+        code = _create_w(db.pointer, out)
+    if code:
+        raise errors.from_code(code)
     pointer = out[0]
     tx = Transaction(db, pointer)
-    for code, parameter in encoded:
-        _native.check(lib.fdb_transaction_set_option_w(pointer, code, parameter, len(parameter)))
+    for option, parameter in encoded:
+        code = _set_option_w(pointer, option, parameter, len(parameter))
+        if code:
+            raise errors.from_code(code)
     return tx
 
 
@@ -157,9 +161,24 @@ def _transaction_out() -> object:
         return out
 
 
+# Bound once: the attribute lookups cost a few percent of a small transaction.
+_create_w = lib.fdb_database_create_transaction_w
+_set_option_w = lib.fdb_transaction_set_option_w
+_commit_w = lib.fdb_transaction_commit_w
+_is_ready_w = lib.fdb_future_is_ready_w
+_get_error_w = lib.fdb_future_get_error_w
+_destroy_future_w = lib.fdb_future_destroy_w
+
+
 async def commit(tx: Transaction) -> None:
     """Commits; returns once the commit is durable. Raises the typed commit error."""
-    await _native.wait_error(lib.fdb_transaction_commit_w(tx.pointer))
+    future = _commit_w(tx.pointer)
+    if not _is_ready_w(future):
+        await _native.wait(future)
+    code = _get_error_w(future)
+    _destroy_future_w(future)
+    if code:
+        raise errors.from_code(code)
 
 
 async def on_error(tx: Transaction, error: errors.FDBError) -> None:
