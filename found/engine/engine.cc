@@ -529,7 +529,7 @@ int Engine::follow(std::vector<Future*>* fired) {
 void Engine::apply_followed(std::vector<LoggedCommit>& commits, std::vector<Future*>* fired) {
     const Version oldest = oldest_readable();
     {
-        std::unique_lock<std::shared_mutex> data(data_mutex_);
+        std::unique_lock<std::shared_mutex> data = lock_store_for_apply();
         for (LoggedCommit& commit : commits) {
             if (commit.version <= applied_version_) continue; /* covered by a newer snapshot */
             apply(commit, oldest);
@@ -990,7 +990,7 @@ std::vector<std::function<void()>> Engine::process_commits(
                         if (m.type != LoggedMutation::kClearRange) store_.warm(m.key);
             }
             {
-                std::unique_lock<std::shared_mutex> data(data_mutex_);
+                std::unique_lock<std::shared_mutex> data = lock_store_for_apply();
                 for (LoggedCommit& commit : accepted) apply(commit, oldest);
                 applied_version_ = accepted.back().version;
             }
@@ -1166,8 +1166,10 @@ void Engine::write_checkpoint(Version version, int64_t log_position, int log_fd)
             std::shared_lock<std::shared_mutex> data(data_mutex_);
             auto it = store_.next_present(position, first, version);
             /* Small chunks: the shared lock is held only while copying them, and a
-             * commit's apply waits for it (4096 rows held it ~2 ms). */
-            for (; it != store_.end() && rows.size() < 256;
+             * commit's apply waits for it (4096 rows held it ~2 ms); an apply waiting
+             * ends the chunk at once. */
+            for (; it != store_.end() && rows.size() < 256 &&
+                   (rows.empty() || appliers_waiting_.load(std::memory_order_relaxed) == 0);
                  it = store_.next_present(it->key, false, version))
                 rows.emplace_back(it->key, *Store::value_at(it, version));
         }

@@ -224,6 +224,13 @@ private:
     enum class Taking { kValues, kKeysAndValues };
     static void apply_to(Store& store, LoggedCommit& commit, Version oldest, Taking taking);
     void apply(LoggedCommit& commit, Version oldest) { apply_to(store_, commit, oldest, Taking::kValues); }
+    /* data_mutex_, exclusively, announced in appliers_waiting_ while waiting for it. */
+    std::unique_lock<std::shared_mutex> lock_store_for_apply() {
+        appliers_waiting_.fetch_add(1, std::memory_order_relaxed);
+        std::unique_lock<std::shared_mutex> lock(data_mutex_);
+        appliers_waiting_.fetch_sub(1, std::memory_order_relaxed);
+        return lock;
+    }
     /* Removes and returns the watches these commits fire (the caller completes them). */
     std::vector<Future*> fire_watches(const std::vector<LoggedCommit>& commits);
     void forget_watch(const std::string& key, Future* future);
@@ -270,6 +277,10 @@ private:
     std::multiset<Version> readers_;
 
     std::shared_mutex data_mutex_;
+    /* Appliers waiting for data_mutex_ exclusively: a checkpoint copying rows under the
+     * shared lock lets go at the next row instead of finishing its chunk (at nice 19 on
+     * a busy machine, a chunk could hold a commit up for milliseconds). */
+    std::atomic<int> appliers_waiting_{0};
     Store store_;
 
     Version last_version_ = 0; /* while loading: the highest version replayed */
