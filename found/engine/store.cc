@@ -224,7 +224,6 @@ void Store::write(Key&& key, const std::string* value, std::string* value_to_tak
         entry = new StoreEntry{std::string(std::forward<Key>(key)), Versions()};
         if (order_deferred_) {
             unordered_.push_back(entry);
-            entry->versions.reserve_one();
         } else {
             tree_.insert(entry);
         }

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,45 +26,78 @@ struct VersionedValue {
     std::string value;
 };
 
-/* A key's versions, oldest first: a vector and the index of its first live entry. Most
- * keys hold one version (one small allocation; a std::deque took two, ~0.6 kB); hot keys
- * collect a version per write for the whole MVCC window, pruned from the front in O(1)
- * each, the dead prefix dropped once it is half the vector. */
+/* A key's versions, oldest first. Up to two live in the entry itself: most keys hold
+ * one, a key written again inside the MVCC window holds two, and neither then costs an
+ * allocation or a cache miss of its own (a read goes from the index to the entry to the
+ * value). Hot keys collect a version per write for the whole window: past two they move
+ * to the heap, pruned from the front in O(1) each, the dead prefix dropped once it is
+ * half the array, and they come back in place once two or fewer remain. */
 class VersionChain {
 public:
     using const_iterator = const VersionedValue*;
 
-    bool empty() const { return head_ == entries_.size(); }
-    size_t size() const { return entries_.size() - head_; }
-    VersionedValue& back() { return entries_.back(); }
-    const VersionedValue& back() const { return entries_.back(); }
-    const VersionedValue& operator[](size_t i) const { return entries_[head_ + i]; }
-    const_iterator begin() const { return entries_.data() + head_; }
-    const_iterator end() const { return entries_.data() + entries_.size(); }
-    /* Room for two from the start: a key written again inside the MVCC window holds two
-     * versions, and growing from one would reallocate on that first rewrite. */
-    void push_back(VersionedValue&& entry) {
-        if (entries_.capacity() == 0) entries_.reserve(2);
-        entries_.push_back(std::move(entry));
-    }
-    /* Room for exactly one: a key new in a log replay is rarely written again inside
-     * the window the replay keeps (often none), and half the memory is fewer pages to
-     * fault in. */
-    void reserve_one() { entries_.reserve(1); }
-    /* Exactly one (a row loaded from a snapshot). */
-    explicit VersionChain(VersionedValue&& only) { entries_.push_back(std::move(only)); }
     VersionChain() = default;
+    /* Exactly one (a row loaded from a snapshot). */
+    explicit VersionChain(VersionedValue&& only) { push_back(std::move(only)); }
+    VersionChain(const VersionChain&) = delete;
+    VersionChain& operator=(const VersionChain&) = delete;
+    ~VersionChain() { delete[] heap_; }
+
+    bool empty() const { return head_ == size_; }
+    size_t size() const { return size_ - head_; }
+    VersionedValue& back() { return data()[size_ - 1]; }
+    const VersionedValue& back() const { return data()[size_ - 1]; }
+    const VersionedValue& operator[](size_t i) const { return data()[head_ + i]; }
+    const_iterator begin() const { return data() + head_; }
+    const_iterator end() const { return data() + size_; }
+
+    void push_back(VersionedValue&& entry) {
+        if (size_ == capacity()) grow();
+        data()[size_++] = std::move(entry);
+    }
     void pop_front() {
-        entries_[head_].value = std::string();
-        if (++head_ * 2 >= entries_.size()) {
-            entries_.erase(entries_.begin(), entries_.begin() + (std::ptrdiff_t)head_);
-            head_ = 0;
+        VersionedValue* values = data();
+        values[head_].value = std::string();
+        if (++head_ * 2 < size_) return;
+        /* The dead prefix is half: move the live versions to the front (into the entry
+         * itself when they fit there). */
+        const uint32_t live = size_ - head_;
+        VersionedValue* to = (heap_ && live <= kInPlace) ? in_place_ : values;
+        for (uint32_t i = 0; i < live; i++) to[i] = std::move(values[head_ + i]);
+        if (to == in_place_ && heap_) {
+            delete[] heap_;
+            heap_ = nullptr;
+            heap_capacity_ = 0;
         }
+        size_ = live;
+        head_ = 0;
     }
 
 private:
-    std::vector<VersionedValue> entries_;
-    uint32_t head_ = 0;
+    static constexpr uint32_t kInPlace = 2;
+    VersionedValue* data() { return heap_ ? heap_ : in_place_; }
+    const VersionedValue* data() const { return heap_ ? heap_ : in_place_; }
+    uint32_t capacity() const { return heap_ ? heap_capacity_ : kInPlace; }
+    void grow() {
+        const uint32_t live = size_ - head_;
+        const uint32_t capacity = std::max<uint32_t>(4, live * 2);
+        VersionedValue* grown = new VersionedValue[capacity];
+        VersionedValue* values = data();
+        for (uint32_t i = 0; i < live; i++) grown[i] = std::move(values[head_ + i]);
+        for (uint32_t i = 0; i < kInPlace; i++) in_place_[i].value = std::string();
+        delete[] heap_;
+        heap_ = grown;
+        heap_capacity_ = capacity;
+        size_ = live;
+        head_ = 0;
+    }
+
+    /* The counts first: with the entry's key they share its first cache line. */
+    VersionedValue* heap_ = nullptr; /* when more than kInPlace are live */
+    uint32_t heap_capacity_ = 0;
+    uint32_t size_ = 0; /* one past the newest, from the start of data() */
+    uint32_t head_ = 0; /* the oldest live one */
+    VersionedValue in_place_[kInPlace];
 };
 
 /* One key of the store and its versions: allocated once, at one address while the key
