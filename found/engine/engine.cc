@@ -1168,10 +1168,14 @@ void Engine::write_checkpoint(Version version, int64_t log_position, int log_fd)
             /* Small chunks: the shared lock is held only while copying them, and a
              * commit's apply waits for it (4096 rows held it ~2 ms); an apply waiting
              * ends the chunk at once. */
-            for (; it != store_.end() && rows.size() < 256 &&
-                   (rows.empty() || appliers_waiting_.load(std::memory_order_relaxed) == 0);
-                 it = store_.next_present(it->key, false, version))
+            while (it != store_.end() && rows.size() < 256 &&
+                   (rows.empty() || appliers_waiting_.load(std::memory_order_relaxed) == 0)) {
                 rows.emplace_back(it->key, *Store::value_at(it, version));
+                /* The next present row by stepping (the tree cannot change under the
+                 * lock), not by a search from the top per row. */
+                do ++it;
+                while (it != store_.end() && !Store::value_at(it, version));
+            }
         }
         first = false;
         if (rows.empty()) break;
