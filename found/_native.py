@@ -169,13 +169,11 @@ async def wait(future: object) -> None:
         raise
 
 
-async def wait_error(future: object) -> None:
-    """Waits for a void future, destroys it, and raises its error if it has one."""
-    if not lib.fdb_future_is_ready_w(future):
-        await wait(future)
+def take_error(future: object) -> int:
+    """Destroys a ready future and returns its error code (0: none)."""
     code = lib.fdb_future_get_error_w(future)
     lib.fdb_future_destroy_w(future)
-    check(code)
+    return code
 
 
 def set_knob(name: str, value: int | float | str) -> None:

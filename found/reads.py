@@ -12,7 +12,7 @@ from . import _native, errors
 from ._capi import ffi, lib
 from ._rows import from_array as rows_from_array
 from .selectors import KeySelector, gte
-from .transaction import Transaction, _thread_scratch, transactional
+from .transaction import Transaction, _thread_scratch, _transaction_out, transactional
 
 if TYPE_CHECKING:
     from .database import Database
@@ -74,19 +74,6 @@ async def get(tx: Transaction, key: bytes) -> bytes | None:
     raise errors.from_code(-length - 1000)
 
 
-_per_thread = threading.local()
-
-
-def _database_get_scratch() -> tuple[object, object, object]:
-    """The calling thread's value buffer and future and transaction out-pointers."""
-    try:
-        return _per_thread.database_get
-    except AttributeError:
-        buffer, out = _thread_scratch()
-        _per_thread.database_get = scratch = (buffer, out, ffi.new("FDBTransaction**"))
-        return scratch
-
-
 async def database_get(db: Database, key: bytes) -> bytes | None:
     """``db.get(key)``: one key in a snapshot transaction of its own, in one native call
     when the engine answers at once; retried on retryable errors."""
@@ -95,7 +82,8 @@ async def database_get(db: Database, key: bytes) -> bytes | None:
     pointer = db._pointer
     if pointer is None:
         db.pointer  # noqa: B018 — raises DatabaseClosed naming the database
-    buffer, out, out_transaction = _database_get_scratch()
+    buffer, out = _thread_scratch()
+    out_transaction = _transaction_out()
     length = lib.found_database_get(pointer, key, len(key), buffer, out_transaction, out)
     if length >= 0:
         return ffi.unpack(buffer, length)

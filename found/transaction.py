@@ -153,7 +153,8 @@ def create_transaction(db: Database | Tenant, **options: Any) -> Transaction:
 
 
 def _transaction_out() -> object:
-    """The calling thread's FDBTransaction** out-parameter (reused, never shared)."""
+    """The calling thread's FDBTransaction** out-parameter (reused, never shared: each
+    caller reads it right after the call that fills it)."""
     try:
         return _per_thread.transaction_out
     except AttributeError:
@@ -166,8 +167,7 @@ _create_w = lib.fdb_database_create_transaction_w
 _set_option_w = lib.fdb_transaction_set_option_w
 _commit_w = lib.fdb_transaction_commit_w
 _is_ready_w = lib.fdb_future_is_ready_w
-_get_error_w = lib.fdb_future_get_error_w
-_destroy_future_w = lib.fdb_future_destroy_w
+_take_error = _native.take_error
 
 
 async def commit(tx: Transaction) -> None:
@@ -175,8 +175,7 @@ async def commit(tx: Transaction) -> None:
     future = _commit_w(tx.pointer)
     if not _is_ready_w(future):
         await _native.wait(future)
-    code = _get_error_w(future)
-    _destroy_future_w(future)
+    code = _take_error(future)
     if code:
         raise errors.from_code(code)
 
@@ -188,8 +187,7 @@ async def on_error(tx: Transaction, error: errors.FDBError) -> None:
     future = lib.fdb_transaction_on_error_w(tx.pointer, error.code)
     if not lib.fdb_future_is_ready_w(future):
         await _native.wait(future)
-    code = lib.fdb_future_get_error_w(future)
-    lib.fdb_future_destroy_w(future)
+    code = _native.take_error(future)
     if code == error.code:
         raise error  # not retryable (or out of retries): the original error, as raised
     if code:

@@ -253,9 +253,7 @@ class FutureResult:
         except BaseException:
             raise
         if self._reader == "void":
-            code = lib.fdb_future_get_error_w(future)
-            lib.fdb_future_destroy_w(future)
-            _native.check(code)
+            _native.check(_native.take_error(future))
             return None
         out_key = ffi.new("uint8_t**")
         out_length = ffi.new("int*")

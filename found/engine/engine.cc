@@ -1171,10 +1171,7 @@ void Engine::write_checkpoint(Version version, int64_t log_position, int log_fd)
             while (it != store_.end() && rows.size() < 256 &&
                    (rows.empty() || appliers_waiting_.load(std::memory_order_relaxed) == 0)) {
                 rows.emplace_back(it->key, *Store::value_at(it, version));
-                /* The next present row by stepping (the tree cannot change under the
-                 * lock), not by a search from the top per row. */
-                do ++it;
-                while (it != store_.end() && !Store::value_at(it, version));
+                it = store_.next_present_after(it, version); /* the tree holds still */
             }
         }
         first = false;

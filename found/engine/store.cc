@@ -28,11 +28,14 @@ const std::string* Store::get(const std::string& key, Version read_version) cons
     return value_at(**found, read_version);
 }
 
+Store::Iterator Store::first_present_from(Iterator it, Version read_version) const {
+    while (it != tree_.end() && !value_at(it, read_version)) ++it;
+    return it;
+}
+
 Store::Iterator Store::next_present(const std::string& key, bool inclusive,
                                     Version read_version) const {
-    for (auto it = tree_.seek(key, inclusive); it != tree_.end(); ++it)
-        if (value_at(it, read_version)) return it;
-    return tree_.end();
+    return first_present_from(tree_.seek(key, inclusive), read_version);
 }
 
 Store::Iterator Store::prev_present(const std::string& key, bool inclusive,

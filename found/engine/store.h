@@ -130,6 +130,11 @@ public:
 
     /* First key >= `key` (> when `inclusive` is false) present at `read_version`, or end(). */
     Iterator next_present(const std::string& key, bool inclusive, Version read_version) const;
+    /* The next entry after `it` present at `read_version`, or end(): a walk in key order
+     * that steps along the tree instead of searching it from the top for each key. */
+    Iterator next_present_after(Iterator it, Version read_version) const {
+        return first_present_from(++it, read_version);
+    }
     /* Last key <= `key` (< when `inclusive` is false) present at `read_version`, or end(). */
     Iterator prev_present(const std::string& key, bool inclusive, Version read_version) const;
     /* The value of the entry `it` at `read_version` (nullptr when absent). */
@@ -196,6 +201,8 @@ public:
                         Version read_version) const;
 
 private:
+    /* `it`, or the first entry after it, present at `read_version`; or end(). */
+    Iterator first_present_from(Iterator it, Version read_version) const;
     template <class Key>
     void write(Key&& key, const std::string* value, std::string* value_to_take, Version version,
                Version oldest);

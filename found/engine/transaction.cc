@@ -497,7 +497,6 @@ void Transaction::add_read_range(std::string begin, std::string end) {
 void Transaction::add_write_range(std::string begin, std::string end) {
     if (!(begin < end)) return;
     approximate_size_ += (int64_t)(begin.size() + end.size()) + kConflictRangeOverhead;
-    if (write_ranges_.capacity() == 0) write_ranges_.reserve(16);
     write_ranges_.push_back({std::move(begin), std::move(end)});
 }
 
@@ -875,7 +874,6 @@ void Transaction::set(std::string key, std::string value) {
         approximate_size_ += (int64_t)(key.size() + value.size()) + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
         else add_write_range(key, key_after(key));
-        if (mutations_.capacity() == 0) mutations_.reserve(16); /* not 1, 2, 4, 8, 16 */
         mutations_.push_back({Mutation::kSet, 0, std::move(key), std::move(value)});
         index_or_defer_last_write();
         note_write(mutations_.back().key, &fire);
@@ -1119,7 +1117,8 @@ Future* Transaction::commit() {
     request->reader_pin = std::move(reader_pin_); /* until the commit is resolved */
     request->api_version = 730;
     /* Nothing reads these after commit (later operations fail 2017; on_error and reset
-     * clear them), so they go into the request, which leaves its emptied ones here. */
+     * clear them), so they go into the request. A reused request leaves its vectors from
+     * the last commit here, emptied on this thread (they were filled on it). */
     request->read_ranges.swap(read_ranges_);
     request->write_ranges.swap(write_ranges_);
     request->mutations.swap(mutations_);
@@ -1140,10 +1139,7 @@ Future* Transaction::commit() {
         Future* stamp;
         {
             std::lock_guard<std::recursive_mutex> tx_lock(mutex_);
-            spent->read_ranges.clear();
-            spent->write_ranges.clear();
-            spent->mutations.clear();
-            spare_request_ = std::move(spent);
+            spare_request_ = std::move(spent); /* emptied by the next commit, on its thread */
             stamp = versionstamp_future_;
             versionstamp_future_ = nullptr;
             auto it = std::find(pending_.begin(), pending_.end(), future);
@@ -1297,7 +1293,7 @@ Future* Transaction::get_range_split_points(const std::string& begin, const std:
             const Store& store = engine_->store();
             int64_t bytes = 0;
             for (auto it = store.next_present(begin, true, read_version_);
-                 it != store.end() && it->key < end; it = store.next_present(it->key, false, read_version_)) {
+                 it != store.end() && it->key < end; it = store.next_present_after(it, read_version_)) {
                 if (bytes >= chunk_size && it->key != begin) {
                     if (limit >= 0 && (int)points.size() - 1 >= limit) break;
                     points.push_back(it->key);

@@ -200,8 +200,8 @@ private:
     size_t ryw_indexed_ = 0; /* mutations_[0, ryw_indexed_) are reflected in writes_ */
     std::vector<KeyRange> read_ranges_;
     std::vector<KeyRange> write_ranges_;
-    /* The last commit's request, handed back emptied by the engine: the next commit (a
-     * retry) reuses it and its buffers, and destroying the transaction frees them on the
+    /* The last commit's request, handed back by the engine: the next commit (a retry)
+     * reuses it and its buffers, and destroying the transaction frees them, both on the
      * client's thread. */
     std::unique_ptr<CommitRequest> spare_request_;
     std::vector<KeyRange> unreadable_ranges_; /* where versionstamped keys may land */
