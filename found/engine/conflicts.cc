@@ -31,16 +31,31 @@ bool ConflictMap::written_after(const std::string& begin, const std::string& end
     return false;
 }
 
+bool ConflictMap::point_written_after(std::string_view key, int64_t version) const {
+    for (auto run = runs_.rbegin(); run != runs_.rend() && run->version > version; ++run)
+        if (holds(*run, key)) return true;
+    auto it = last_write_.upper_bound(key);
+    --it; /* the interval containing `key`; "" is always a boundary */
+    return it->second > version;
+}
+
 bool ConflictMap::intersects(const Run& run, const std::string& begin, const std::string& end) {
     /* Disjoint and sorted, the ranges' ends are sorted too: the first range ending after
      * `begin` is the only candidate. */
     auto first = std::upper_bound(run.ranges.begin(), run.ranges.end(), begin,
                                   [](const std::string& key, const KeyRange& r) { return key < r.end; });
-    return first != run.ranges.end() && first->begin < end;
+    return (first != run.ranges.end() && first->begin < end) || run.points.any_in(begin, end);
 }
 
-void ConflictMap::record_writes(std::vector<KeyRange>&& ranges, int64_t version) {
-    if (ranges.empty()) return;
+bool ConflictMap::holds(const Run& run, std::string_view key) {
+    auto first = std::upper_bound(run.ranges.begin(), run.ranges.end(), key,
+                                  [](std::string_view k, const KeyRange& r) { return k < r.end; });
+    return (first != run.ranges.end() && first->begin <= key) || run.points.contains(key);
+}
+
+void ConflictMap::record_writes(std::vector<KeyRange>&& ranges, const PointKeys& points,
+                                int64_t version) {
+    if (ranges.empty() && points.empty()) return;
     auto by_begin = [](const KeyRange& a, const KeyRange& b) { return a.begin < b.begin; };
     if (!std::is_sorted(ranges.begin(), ranges.end(), by_begin))
         std::sort(ranges.begin(), ranges.end(), by_begin);
@@ -57,16 +72,20 @@ void ConflictMap::record_writes(std::vector<KeyRange>&& ranges, int64_t version)
         kept++;
     }
     ranges.resize(kept);
-    if (kept == 0) return;
-    runs_.push_back(Run{version, std::move(ranges)});
+    if (kept == 0 && points.empty()) return;
+    runs_.push_back(Run{version, std::move(ranges), points.sorted_unique()});
     if (runs_.size() > kMaxRuns) {
         const Run& oldest = runs_.front();
         for (const KeyRange& r : oldest.ranges) raise_to(r.begin, r.end, oldest.version);
+        for (size_t i = 0; i < oldest.points.size(); i++) {
+            const std::string key(oldest.points[i]);
+            raise_to(key, key + std::string(1, '\0'), oldest.version);
+        }
         runs_.erase(runs_.begin());
     }
 }
 
-std::map<std::string, int64_t>::iterator ConflictMap::boundary_at(const std::string& key) {
+ConflictMap::LastWrite::iterator ConflictMap::boundary_at(const std::string& key) {
     auto at = last_write_.lower_bound(key);
     if (at == last_write_.end() || at->first != key)
         at = last_write_.emplace_hint(at, key, std::prev(at)->second); /* "" is always there */

@@ -2,7 +2,8 @@
  * it. A commit conflicts when a range it read was written after its read version.
  *
  * Two parts: recent "runs", each the sorted write ranges of one commit, kept whole (the
- * commit's own vector, moved in: recording allocates nothing) and searched by bisection;
+ * commit's own vector, moved in) with its single-key writes as sorted keys (PointKeys,
+ * one buffer rather than two strings a key), and searched by bisection;
  * and an interval map (boundary key → version of the interval it starts) into which the
  * oldest run is folded when too many are kept. Most runs are forgotten, once every live
  * reader has moved past them, before they are ever folded. A check looks only at runs
@@ -14,9 +15,11 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "key_range.h"
+#include "point_keys.h"
 
 namespace found {
 
@@ -31,12 +34,19 @@ public:
      * check, which skips every run at or below `version`. */
     bool written_after(const std::string& begin, const std::string& end, int64_t version) const;
 
+    /* The same for the single key `key` ([key, key + \0)), with no range built. */
+    bool point_written_after(std::string_view key, int64_t version) const;
+
     /* Records that [begin, end) was written at `version` (versions only grow). */
     void record_write(const std::string& begin, const std::string& end, int64_t version);
 
-    /* Records every range of `ranges` (in any order, overlapping or not) as written at
-     * `version`, taking the vector; versions only grow. */
-    void record_writes(std::vector<KeyRange>&& ranges, int64_t version);
+    /* Records every range of `ranges` and every key of `points` (in any order, overlapping
+     * or repeated) as written at `version`, taking the vector and copying the points;
+     * versions only grow. */
+    void record_writes(std::vector<KeyRange>&& ranges, const PointKeys& points, int64_t version);
+    void record_writes(std::vector<KeyRange>&& ranges, int64_t version) {
+        record_writes(std::move(ranges), PointKeys(), version);
+    }
 
     /* Forgets writes older than `oldest`: no transaction that could conflict with them can
      * still commit (it would fail 1007 first). Keeps the map proportional to recent writes. */
@@ -52,20 +62,25 @@ public:
     static constexpr size_t kMaxRuns = 32;
 
 private:
+    /* Boundary key → version of the interval [key, next boundary); transparent, so a
+     * point is looked up by its view. */
+    using LastWrite = std::map<std::string, int64_t, std::less<>>;
+
     struct Run {
         int64_t version;
         std::vector<KeyRange> ranges; /* sorted, disjoint, none empty */
+        PointKeys points;             /* single keys, sorted, each once */
     };
 
     /* Raises every interval of [begin, end) to at least `version` (folding an old run
      * must not lower what newer commits wrote). */
     void raise_to(const std::string& begin, const std::string& end, int64_t version);
     /* Makes `key` a boundary (keeping the version of the interval it splits). */
-    std::map<std::string, int64_t>::iterator boundary_at(const std::string& key);
+    LastWrite::iterator boundary_at(const std::string& key);
     static bool intersects(const Run& run, const std::string& begin, const std::string& end);
+    static bool holds(const Run& run, std::string_view key);
 
-    /* Boundary key → version of the interval [key, next boundary). */
-    std::map<std::string, int64_t> last_write_;
+    LastWrite last_write_;
     std::vector<Run> runs_; /* oldest first */
 };
 

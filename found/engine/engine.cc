@@ -534,7 +534,7 @@ void Engine::apply_followed(std::vector<LoggedCommit>& commits, std::vector<Futu
             if (commit.version <= applied_version_) continue; /* covered by a newer snapshot */
             apply(commit, oldest);
             /* Another process's commit becomes a run, as this process's own do. */
-            conflicts_.record_writes(std::move(commit.write_ranges), commit.version);
+            conflicts_.record_writes(std::move(commit.write_ranges), commit.write_points, commit.version);
             applied_version_ = commit.version;
         }
     }
@@ -875,13 +875,16 @@ std::vector<std::function<void()>> Engine::process_commits(
             commit_anyway = (fault_random_() & 1) != 0; /* it may or may not have committed */
             if (commit_anyway) error = 0;
         }
-        if (!error && !request.read_ranges.empty()) {
+        if (!error && (!request.read_ranges.empty() || !request.read_points.empty())) {
             if (request.read_version < current_version() - window) error = kTransactionTooOld;
             else if (request.read_version < conflict_floor_) error = kNotCommitted;
             for (const KeyRange& r : request.read_ranges) {
                 if (error) break;
                 if (conflicts_.written_after(r.begin, r.end, request.read_version)) error = kNotCommitted;
             }
+            for (size_t p = 0; p < request.read_points.size() && !error; p++)
+                if (conflicts_.point_written_after(request.read_points[p], request.read_version))
+                    error = kNotCommitted;
         }
         if (error) {
             outcomes[i].error = error;
@@ -945,10 +948,14 @@ std::vector<std::function<void()>> Engine::process_commits(
         request.write_ranges.clear();
         if (!memory_) {
             logged.write_ranges = std::move(written); /* for other processes */
+            std::swap(logged.write_points, request.write_points);
             Wal::encode(logged, &records);
             written = std::move(logged.write_ranges); /* not needed past the log */
+            std::swap(logged.write_points, request.write_points);
         }
-        conflicts_.record_writes(std::move(written), version);
+        /* The points are copied (sorted) into the conflict map: the request's buffers go
+         * back to the client's thread with it. */
+        conflicts_.record_writes(std::move(written), request.write_points, version);
         outcomes[i].version = version;
         outcomes[i].versionstamp = stamp;
         if (commit_anyway) outcomes[i].error = kCommitUnknownResult;

@@ -71,6 +71,9 @@ struct CommitRequest {
     int api_version = 0;
     std::vector<KeyRange> read_ranges;
     std::vector<KeyRange> write_ranges;
+    /* Single-key conflict ranges [key, key + \0), kept as keys (see point_keys.h). */
+    PointKeys read_points;
+    PointKeys write_points;
     std::vector<Mutation> mutations;
     /* FDB's durability_risky option: acknowledged before the log is synced (a background
      * sync follows within found_relaxed_sync_ms). */

@@ -269,6 +269,8 @@ void Transaction::soft_reset(std::vector<Future*>* to_fail) {
     ryw_indexed_ = 0;
     read_ranges_.clear();
     write_ranges_.clear();
+    read_points_.clear();
+    write_points_.clear();
     unreadable_ranges_.clear();
     approximate_size_ = 0;
     total_cost_ = 0;
@@ -500,6 +502,17 @@ void Transaction::add_write_range(std::string begin, std::string end) {
     write_ranges_.push_back({std::move(begin), std::move(end)});
 }
 
+/* Counted as the range [key, key + \0) would be. */
+void Transaction::add_read_point(std::string_view key) {
+    approximate_size_ += (int64_t)(2 * key.size() + 1) + kConflictRangeOverhead;
+    read_points_.add(key);
+}
+
+void Transaction::add_write_point(std::string_view key) {
+    approximate_size_ += (int64_t)(2 * key.size() + 1) + kConflictRangeOverhead;
+    write_points_.add(key);
+}
+
 int Transaction::ensure_read_version() {
     if (read_version_ == 0) {
         if (engine_->unavailable()) return kWait;
@@ -604,8 +617,9 @@ Future* Transaction::get_read_version() {
 Future* Transaction::get(std::string key, bool snapshot) {
     if (key.size() >= 2 && key.compare(0, 2, kSpecialPrefix) == 0) return special_get(key);
     const size_t limit = (!key.empty() && (uint8_t)key[0] == 0xff) ? kSystemKeySizeLimit : kKeySizeLimit;
-    /* The key moves into the read, and from there into its conflict range: a point read
-     * is on every transaction's hot path, and each copy of a key over 15 bytes is a malloc. */
+    /* The key moves into the read, and its conflict range is the key alone (read_points_):
+     * a point read is on every transaction's hot path, and each copy of a key over 15
+     * bytes is a malloc. */
     return read(FutureKind::kValue, [this, key = std::move(key), snapshot, limit](Future& f) mutable -> int {
         if (key.size() > limit) {
             f.present = false;
@@ -630,8 +644,7 @@ Future* Transaction::get(std::string key, bool snapshot) {
         f.present = value.has_value();
         if (value) f.bytes = std::move(*value);
         if (!snapshot && read_store) {
-            std::string end = key_after(key);
-            add_read_range(std::move(key), std::move(end)); /* the last use: rc 0 ends the read */
+            add_read_point(key);
         }
         return 0;
     });
@@ -873,7 +886,7 @@ void Transaction::set(std::string key, std::string value) {
         if (value.size() > kValueSizeLimit) return defer_error(kValueTooLarge);
         approximate_size_ += (int64_t)(key.size() + value.size()) + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
-        else add_write_range(key, key_after(key));
+        else add_write_point(key);
         mutations_.push_back({Mutation::kSet, 0, std::move(key), std::move(value)});
         index_or_defer_last_write();
         note_write(mutations_.back().key, &fire);
@@ -891,7 +904,7 @@ void Transaction::clear(std::string key) {
         if (rc) return defer_error(rc);
         approximate_size_ += (int64_t)key.size() + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
-        else add_write_range(key, key_after(key));
+        else add_write_point(key);
         mutations_.push_back({Mutation::kClear, 0, std::move(key), std::string()});
         index_or_defer_last_write();
         note_write(mutations_.back().key, &fire);
@@ -1007,7 +1020,7 @@ void Transaction::atomic_op(const std::string& key, const std::string& param, in
         ryw_indexed_ = mutations_.size();
         approximate_size_ += (int64_t)(key.size() + param.size()) + kMutationOverhead;
         if (options_.next_write_no_conflict) options_.next_write_no_conflict = false;
-        else add_write_range(key, key_after(key));
+        else add_write_point(key);
         /* An atomic op always counts as a change for this transaction's own watches. */
         for (auto w = watches_.begin(); w != watches_.end();) {
             if (w->key == key) {
@@ -1067,7 +1080,7 @@ Future* Transaction::watch(const std::string& key) {
         std::shared_lock<std::shared_mutex> data(engine_->data_mutex());
         View view(*this, engine_->store(), ryw_for(false), read_version_, kSpecialPrefix);
         initial = view.lookup(key, &read_store);
-        if (read_store) add_read_range(key, key_after(key));
+        if (read_store) add_read_point(key);
     } else if (rc != kWait) {
         counter->fetch_sub(1);
         return Future::failed(FutureKind::kVoid, rc);
@@ -1090,7 +1103,7 @@ Future* Transaction::commit() {
     if (tracing_set_late_) return Future::failed(FutureKind::kVoid, 2117);
     std::vector<PendingWatch> watches;
     watches.swap(watches_);
-    if (mutations_.empty() && write_ranges_.empty()) {
+    if (mutations_.empty() && write_ranges_.empty() && write_points_.empty()) {
         /* Read-only: nothing to resolve or log. */
         commit_state_ = CommitState::kDone;
         committed_version_ = -1;
@@ -1121,9 +1134,13 @@ Future* Transaction::commit() {
      * the last commit here, emptied on this thread (they were filled on it). */
     request->read_ranges.swap(read_ranges_);
     request->write_ranges.swap(write_ranges_);
+    std::swap(request->read_points, read_points_);
+    std::swap(request->write_points, write_points_);
     request->mutations.swap(mutations_);
     read_ranges_.clear();
     write_ranges_.clear();
+    read_points_.clear();
+    write_points_.clear();
     mutations_.clear();
     request->durability_risky = options_.durability_risky;
     commit_state_ = CommitState::kCommitting;
@@ -1373,7 +1390,12 @@ std::map<std::string, std::string> Transaction::special_rows() {
     rows["\xff\xff/status/json"] = engine_->status_json();
     rows["\xff\xff/tracing/transaction_id"] = tracing_id();
     rows["\xff\xff/tracing/token"] = tracing_token_;
-    auto add_ranges = [&rows](const std::string& prefix, std::vector<KeyRange> ranges) {
+    auto add_ranges = [&rows](const std::string& prefix, std::vector<KeyRange> ranges,
+                              const PointKeys& points) {
+        for (size_t i = 0; i < points.size(); i++) {
+            std::string key(points[i]);
+            ranges.push_back({key, key + std::string(1, '\0')});
+        }
         std::sort(ranges.begin(), ranges.end(),
                   [](const KeyRange& a, const KeyRange& b) { return a.begin < b.begin; });
         std::vector<KeyRange> merged;
@@ -1389,8 +1411,8 @@ std::map<std::string, std::string> Transaction::special_rows() {
             rows[prefix + r.end] = "0";
         }
     };
-    add_ranges("\xff\xff/transaction/read_conflict_range/", read_ranges_);
-    add_ranges("\xff\xff/transaction/write_conflict_range/", write_ranges_);
+    add_ranges("\xff\xff/transaction/read_conflict_range/", read_ranges_, read_points_);
+    add_ranges("\xff\xff/transaction/write_conflict_range/", write_ranges_, write_points_);
     return rows;
 }
 

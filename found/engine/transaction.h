@@ -159,6 +159,9 @@ private:
     bool ryw_for(bool snapshot) const;
     void add_read_range(std::string begin, std::string end);
     void add_write_range(std::string begin, std::string end);
+    /* The ranges [key, key + \0) of a point read or write, kept without building them. */
+    void add_read_point(std::string_view key);
+    void add_write_point(std::string_view key);
     int check_write_key(const std::string& key, bool versionstamped);
     void note_write(const std::string& key, std::vector<Future*>* fire);
     /* Brings writes_ up to date with mutations_: sets and clears are indexed for
@@ -200,6 +203,8 @@ private:
     size_t ryw_indexed_ = 0; /* mutations_[0, ryw_indexed_) are reflected in writes_ */
     std::vector<KeyRange> read_ranges_;
     std::vector<KeyRange> write_ranges_;
+    PointKeys read_points_;
+    PointKeys write_points_;
     /* The last commit's request, handed back by the engine: the next commit (a retry)
      * reuses it and its buffers, and destroying the transaction frees them, both on the
      * client's thread. */

@@ -71,8 +71,7 @@ uint32_t get_u32(const char* p) {
     return v;
 }
 
-/* Decodes a payload; false when its structure is inconsistent. */
-bool decode(const char* p, size_t n, LoggedCommit* commit) {
+bool decode_payload(const char* p, size_t n, LoggedCommit* commit) {
     if (n < 12) return false;
     uint64_t version;
     memcpy(&version, p, 8);
@@ -99,6 +98,7 @@ bool decode(const char* p, size_t n, LoggedCommit* commit) {
         commit->mutations.push_back({(LoggedMutation::Type)type, std::move(key), std::move(param)});
     }
     commit->write_ranges.clear();
+    commit->write_points.clear();
     if (at == n) return true; /* no ranges (format 1) */
     if (at + 4 > n) return false;
     uint32_t ranges = get_u32(p + at);
@@ -111,8 +111,7 @@ bool decode(const char* p, size_t n, LoggedCommit* commit) {
         at += 5;
         if (kind == 0) {
             if (first >= commit->mutations.size()) return false;
-            const std::string& key = commit->mutations[first].key;
-            commit->write_ranges.push_back({key, key + std::string(1, '\0')});
+            commit->write_points.add(commit->mutations[first].key);
         } else if (kind == 1) {
             if (first > n - at) return false;
             std::string begin(p + at, first);
@@ -139,7 +138,7 @@ bool valid_record_after(const std::string& contents, size_t from) {
         const char* payload = contents.data() + at + kRecordHeaderSize;
         if (crc32c(0, payload, length) != get_u32(contents.data() + at + 4)) continue;
         LoggedCommit unused;
-        if (decode(payload, length, &unused)) return true;
+        if (decode_payload(payload, length, &unused)) return true;
     }
     return false;
 }
@@ -210,36 +209,49 @@ void Wal::encode(const LoggedCommit& commit, std::string* out) {
         put_u32(out, (uint32_t)m.param.size());
         out->append(m.param);
     }
-    put_u32(out, (uint32_t)commit.write_ranges.size());
+    put_u32(out, (uint32_t)(commit.write_ranges.size() + commit.write_points.size()));
     /* A single-key range usually names the key of a nearby mutation: refer to it. */
     size_t cursor = 0;
-    for (const KeyRange& r : commit.write_ranges) {
-        bool referenced = false;
-        if (is_point(r)) {
-            for (size_t j = cursor; j < commit.mutations.size() && j < cursor + 4; j++) {
-                if (commit.mutations[j].type != LoggedMutation::kClearRange &&
-                    commit.mutations[j].key == r.begin) {
-                    out->push_back('\0');
-                    put_u32(out, (uint32_t)j);
-                    cursor = j + 1;
-                    referenced = true;
-                    break;
-                }
+    auto refer = [&](std::string_view key) {
+        for (size_t j = cursor; j < commit.mutations.size() && j < cursor + 4; j++) {
+            if (commit.mutations[j].type != LoggedMutation::kClearRange &&
+                commit.mutations[j].key == key) {
+                out->push_back('\0');
+                put_u32(out, (uint32_t)j);
+                cursor = j + 1;
+                return true;
             }
         }
-        if (!referenced) {
-            out->push_back('\1');
-            put_u32(out, (uint32_t)r.begin.size());
-            out->append(r.begin);
-            put_u32(out, (uint32_t)r.end.size());
-            out->append(r.end);
-        }
+        return false;
+    };
+    for (const KeyRange& r : commit.write_ranges) {
+        if (is_point(r) && refer(r.begin)) continue;
+        out->push_back('\1');
+        put_u32(out, (uint32_t)r.begin.size());
+        out->append(r.begin);
+        put_u32(out, (uint32_t)r.end.size());
+        out->append(r.end);
+    }
+    cursor = 0;
+    for (size_t i = 0; i < commit.write_points.size(); i++) {
+        const std::string_view key = commit.write_points[i];
+        if (refer(key)) continue;
+        out->push_back('\1');
+        put_u32(out, (uint32_t)key.size());
+        out->append(key);
+        put_u32(out, (uint32_t)key.size() + 1);
+        out->append(key);
+        out->push_back('\0');
     }
     const size_t payload_length = out->size() - start - kRecordHeaderSize;
     const uint32_t crc = crc32c(0, out->data() + start + kRecordHeaderSize, payload_length);
     uint32_t length32 = (uint32_t)payload_length;
     memcpy(&(*out)[start], &length32, 4);
     memcpy(&(*out)[start + 4], &crc, 4);
+}
+
+bool Wal::decode(const char* payload, size_t length, LoggedCommit* commit) {
+    return decode_payload(payload, length, commit);
 }
 
 int Wal::read_header(int fd, const std::string& path, std::string* message) {
@@ -311,7 +323,7 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
         if (whole) {
             const char* payload = contents.data() + at + kRecordHeaderSize;
             whole = crc32c(0, payload, length) == get_u32(contents.data() + at + 4) &&
-                    decode(payload, length, &commit);
+                    decode_payload(payload, length, &commit);
         }
         if (!whole) {
             /* A torn tail only if nothing valid follows (a crash tears the last write only;
@@ -379,7 +391,7 @@ int Wal::read(int64_t from, int64_t to, std::vector<LoggedCommit>* out, std::str
         const char* payload = contents.data() + at + kRecordHeaderSize;
         if (length < 12 || length > remaining - kRecordHeaderSize ||
             crc32c(0, payload, length) != get_u32(contents.data() + at + 4) ||
-            !decode(payload, length, &commit)) {
+            !decode_payload(payload, length, &commit)) {
             *message = dir_ + "/wal.log: damaged record at byte offset " +
                        std::to_string(from + (int64_t)at) + " before the published end of the log";
             return kFileCorrupt;

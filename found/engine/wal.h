@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "key_range.h"
+#include "point_keys.h"
 
 namespace found {
 
@@ -28,6 +29,9 @@ struct LoggedCommit {
     std::vector<LoggedMutation> mutations;
     /* What other processes record in their conflict maps (empty in format-1 records). */
     std::vector<KeyRange> write_ranges;
+    /* Single-key write ranges [key, key + \0); a decoded record has here those that
+     * name a mutation's key, and the others as write_ranges. */
+    PointKeys write_points;
 };
 
 class Wal {
@@ -91,6 +95,9 @@ public:
 
     /* Encodes one commit as a record (length, CRC-32C, payload) appended to `out`. */
     static void encode(const LoggedCommit& commit, std::string* out);
+    /* Decodes a record's payload (what follows its length and checksum); false when its
+     * structure is inconsistent. */
+    static bool decode(const char* payload, size_t length, LoggedCommit* commit);
 
     /* A second descriptor of the current log (to sync it without holding the engine's
      * locks while the log may be rotated); -1 on failure. */

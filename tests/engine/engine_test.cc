@@ -52,6 +52,7 @@
 #include "found/engine/entry_tree.h"
 #include "found/engine/key_index.h"
 #include "found/engine/store.h"
+#include "found/engine/wal.h"
 
 extern char** environ;
 
@@ -2408,10 +2409,11 @@ void test_conflict_map_matches_a_model() {
 }
 
 /* The resolver with commits of 0 to 45 ranges kept as runs (unsorted, overlapping, some
- * empty), single writes recorded in the map directly, more runs than kMaxRuns (so the
- * oldest are folded into the map under newer writes) and forgetting of runs alone or of
- * everything in between: last_write still gives the newest version that wrote anything
- * in a range, and written_after agrees with it at every version. */
+ * empty, some single keys kept as points, repeated or not), single writes recorded in the
+ * map directly, more runs than kMaxRuns (so the oldest are folded into the map under
+ * newer writes) and forgetting of runs alone or of everything in between: last_write
+ * still gives the newest version that wrote anything in a range, and written_after (and
+ * point_written_after for a single key) agrees with it at every version. */
 void test_conflict_runs_match_a_model() {
     std::mt19937 random(17);
     auto key = [&](int length) { return random_key(random, std::string_view("abc\0", 4), length); };
@@ -2422,15 +2424,21 @@ void test_conflict_runs_match_a_model() {
         for (int step = 0; step < 60; step++) {
             const size_t count = random() % 3 == 0 ? random() % 46 : random() % 6;
             std::vector<found::KeyRange> ranges;
+            found::PointKeys points;
             version++;
             for (size_t i = 0; i < count; i++) {
                 std::string begin = key(1 + random() % 4), end = key(random() % 5);
                 if (random() % 2) end = begin + std::string(1, '\0');
                 if (begin < end) writes.push_back({begin, end, version});
-                ranges.push_back({begin, end});
+                if (end.size() == begin.size() + 1 && end.back() == '\0' && random() % 2 &&
+                    end.compare(0, begin.size(), begin) == 0)
+                    points.add(begin);
+                else
+                    ranges.push_back({begin, end});
             }
-            if (random() % 8 == 0 && ranges.size() == 1) map.record_write(ranges[0].begin, ranges[0].end, version);
-            else map.record_writes(std::move(ranges), version);
+            if (random() % 8 == 0 && ranges.size() == 1 && points.empty())
+                map.record_write(ranges[0].begin, ranges[0].end, version);
+            else map.record_writes(std::move(ranges), points, version);
             if (random() % 10 == 0) { /* lagging far enough behind for runs to be folded */
                 floor = std::max(floor, version - 40 - (int64_t)(random() % 10));
                 if (random() % 2) map.forget_before(floor);
@@ -2451,6 +2459,12 @@ void test_conflict_runs_match_a_model() {
                          ": written_after([" + printable(from) + ", " + printable(to) + "), " +
                          std::to_string(since) + ") disagrees with the model's newest, " +
                          std::to_string(expected));
+                const std::string point_end = from + std::string(1, '\0');
+                const int64_t point_newest = newest_write(writes, from, point_end);
+                if (since >= floor && map.point_written_after(from, since) != (point_newest > since))
+                    fail("history " + std::to_string(history) + " step " + std::to_string(step) +
+                         ": point_written_after(" + printable(from) + ", " + std::to_string(since) +
+                         ") disagrees with the model's newest, " + std::to_string(point_newest));
                 if (!right)
                     fail("history " + std::to_string(history) + " step " + std::to_string(step) + ": [" +
                          printable(from) + ", " + printable(to) + ") gave " + std::to_string(observed) +
@@ -2458,6 +2472,57 @@ void test_conflict_runs_match_a_model() {
                          ")");
             }
         }
+    }
+}
+
+/* A log record keeps a commit's write conflicts for the processes that follow the log:
+ * ranges, and single keys either named by the index of a mutation with that key (within
+ * the encoder's window) or written out. Decoded, the ranges and points together are the
+ * single keys and ranges that went in, whichever way each was written. */
+void test_log_record_keeps_write_ranges_and_points() {
+    std::mt19937 random(23);
+    for (int round = 0; round < 300; round++) {
+        found::LoggedCommit commit;
+        commit.version = 1000 + round;
+        std::multiset<std::pair<std::string, std::string>> expected;
+        const int mutations = random() % 12;
+        for (int i = 0; i < mutations; i++) {
+            std::string key = "m" + std::to_string(random() % 20);
+            commit.mutations.push_back({random() % 5 == 0 ? found::LoggedMutation::kClear
+                                                          : found::LoggedMutation::kSet,
+                                        key, "v" + std::to_string(i)});
+            /* most mutations' keys are points; some are not (next_write_no_conflict) */
+            if (random() % 4 != 0) commit.write_points.add(key);
+        }
+        for (int i = 0, extra = random() % 3; i < extra; i++) { /* points no mutation names */
+            std::string key = "p" + std::to_string(random() % 50);
+            commit.write_points.add(key);
+        }
+        for (int i = 0, ranges = random() % 3; i < ranges; i++) {
+            std::string begin = "r" + std::to_string(random() % 10);
+            commit.write_ranges.push_back({begin, begin + "~"});
+        }
+        for (const found::KeyRange& r : commit.write_ranges) expected.insert({r.begin, r.end});
+        for (size_t i = 0; i < commit.write_points.size(); i++) {
+            const std::string key(commit.write_points[i]);
+            expected.insert({key, key + std::string(1, '\0')});
+        }
+        std::string record;
+        found::Wal::encode(commit, &record);
+        found::LoggedCommit decoded;
+        expect(found::Wal::decode(record.data() + 8, record.size() - 8, &decoded),
+               "round " + std::to_string(round) + ": the record decodes");
+        std::multiset<std::pair<std::string, std::string>> observed;
+        for (const found::KeyRange& r : decoded.write_ranges) observed.insert({r.begin, r.end});
+        for (size_t i = 0; i < decoded.write_points.size(); i++) {
+            const std::string key(decoded.write_points[i]);
+            observed.insert({key, key + std::string(1, '\0')});
+        }
+        expect(observed == expected, "round " + std::to_string(round) + ": " +
+                                         std::to_string(observed.size()) + " write ranges decoded for " +
+                                         std::to_string(expected.size()));
+        expect(decoded.version == commit.version && decoded.mutations.size() == commit.mutations.size(),
+               "round " + std::to_string(round) + ": version and mutations decoded");
     }
 }
 
@@ -2889,6 +2954,7 @@ struct TestCase {
 
 const TestCase kCases[] = {
     {"conflict_map_matches_a_model", test_conflict_map_matches_a_model},
+    {"log_record_keeps_write_ranges_and_points", test_log_record_keeps_write_ranges_and_points},
     {"key_index_matches_a_model", test_key_index_matches_a_model},
     {"conflict_runs_match_a_model", test_conflict_runs_match_a_model},
     {"entry_tree_matches_a_model", test_entry_tree_matches_a_model},
