@@ -65,6 +65,11 @@ extensions = [
         sources=[os.path.join("found", "native", "rows.c")],
         extra_compile_args=["-O2"],
     ),
+    Extension(
+        "found._hot_calls",
+        sources=[os.path.join("found", "native", "hot_calls.c")],
+        extra_compile_args=["-O2"],
+    ),
 ]
 if os.path.exists(os.path.join("found", "native", "tuple_codec.c")):
     extensions.append(

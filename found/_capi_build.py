@@ -203,6 +203,7 @@ int found_database_get(FDBDatabase* db, const uint8_t* key, int key_length, char
                        FDBTransaction** out_tr, FDBFuture** out_future);
 void found_set_many(FDBTransaction* tr, const uint8_t* keys, const int* key_lengths, int count,
                     const uint8_t* values, const int* value_lengths, int value_length);
+uintptr_t found_hot_calls(void);
 """
 
 
@@ -377,6 +378,26 @@ static void found_set_many(FDBTransaction* tr, const uint8_t* keys, const int* k
         keys += key_lengths[i];
         if (value_lengths) values += length;
     }
+}
+
+/* The loaded entry points found._hot_calls calls (a point get and a set without cffi's
+ * per-call costs); its struct hot_calls has this layout. Valid once found_load succeeded. */
+struct found_hot_calls_table {
+    FDBFuture* (*transaction_get)(FDBTransaction*, const uint8_t*, int, fdb_bool_t);
+    fdb_bool_t (*future_is_ready)(FDBFuture*);
+    fdb_error_t (*future_get_value)(FDBFuture*, fdb_bool_t*, const uint8_t**, int*);
+    void (*future_destroy)(FDBFuture*);
+    void (*transaction_set)(FDBTransaction*, const uint8_t*, int, const uint8_t*, int);
+};
+static struct found_hot_calls_table g_hot_calls;
+
+static uintptr_t found_hot_calls(void) {
+    g_hot_calls.transaction_get = p_transaction_get;
+    g_hot_calls.future_is_ready = p_future_is_ready;
+    g_hot_calls.future_get_value = p_future_get_value;
+    g_hot_calls.future_destroy = p_future_destroy;
+    g_hot_calls.transaction_set = p_transaction_set;
+    return (uintptr_t)&g_hot_calls;
 }
 
 /* 0 with the version when answered at once, an FDB error, or -2 with a pending future. */

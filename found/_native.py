@@ -20,7 +20,7 @@ import threading
 import weakref
 from pathlib import Path
 
-from . import errors
+from . import _hot_calls, errors
 from ._capi import ffi, lib
 
 API_VERSION = 730
@@ -82,6 +82,7 @@ def ensure_started() -> None:
                 f"cannot load the FDB client library: {ffi.string(lib.found_load_error()).decode()}"
             )
         _library_path = path
+        _hot_calls.bind(lib.found_hot_calls())
         code = lib.fdb_select_api_version_impl_w(API_VERSION, HEADER_VERSION)
         if code not in (0, 2201):  # 2201: another binding in this process selected it
             check(code)

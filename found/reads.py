@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, TypeVar
 
-from . import _native, errors
+from . import _hot_calls, _native, errors
 from ._capi import ffi, lib
 from ._rows import from_array as rows_from_array
 from .selectors import KeySelector, gte
@@ -44,26 +44,22 @@ def as_key(key: object, what: str = "key") -> bytes:
     raise errors.InvalidType(f"{what} must be bytes, not {type(key).__name__}: {key!r:.60}")
 
 
-# Bound once: the attribute lookups cost a few percent of a small transaction.
-_found_get = lib.found_get
-_unpack = ffi.unpack
+# A point get in one call that holds the GIL and returns the value (see hot_calls.c).
+_hot_get = _hot_calls.get
 
 
 async def get(tx: Transaction, key: bytes) -> bytes | None:
     """The value of ``key``, or None when absent (adds a read conflict unless snapshot)."""
     if type(key) is not bytes:
         key = as_key(key)
-    pointer = tx._owner._pointer
-    if pointer is None:
+    address = tx._owner._address
+    if not address:
         raise errors.TransactionCancelled("the transaction was closed")
-    buffer = tx._buffer
-    length = _found_get(pointer, key, len(key), tx._snapshot_flag, buffer, tx._out)
-    if length >= 0:
-        return _unpack(buffer, length)
-    if length == -1:
-        return None
-    if length == -2:
-        future = tx._out[0]
+    result = _hot_get(address, key, tx._snapshot_flag)
+    if type(result) is not int:  # the value or None, answered at once
+        return result
+    if result > 0:  # the pending future's address
+        future = ffi.cast("FDBFuture*", result)
         await _native.wait(future)
         buffer = tx._buffer
         length = lib.found_take_value(future, buffer)
@@ -71,7 +67,8 @@ async def get(tx: Transaction, key: bytes) -> bytes | None:
             return ffi.unpack(buffer, length)
         if length == -1:
             return None
-    raise errors.from_code(-length - 1000)
+        raise errors.from_code(-length - 1000)
+    raise errors.from_code(-result)
 
 
 async def database_get(db: Database, key: bytes) -> bytes | None:

@@ -26,6 +26,10 @@ _VALUE_BUFFER_SIZE = 100_000 + 16
 _per_thread = threading.local()
 
 
+def _address_of(pointer: object) -> int:
+    return int(ffi.cast("uintptr_t", pointer))
+
+
 def _thread_scratch() -> tuple[object, object]:
     """The calling thread's value buffer and future out-pointer (reused, never shared)."""
     try:
@@ -43,6 +47,7 @@ class Transaction:
 
     __slots__ = (
         "_pointer",
+        "_address",
         "database",
         "_snapshot_view",
         "_snapshot_flag",
@@ -57,6 +62,8 @@ class Transaction:
     ) -> None:
         self.database = database
         self._pointer = pointer
+        # The pointer as an int, what found._hot_calls takes; 0 once closed.
+        self._address = _address_of(pointer)
         self._buffer, self._out = _thread_scratch()
         if snapshot_of is None:
             self._snapshot_flag = 0
@@ -98,13 +105,16 @@ class Transaction:
         if owner._pointer is not None:
             lib.fdb_transaction_destroy_w(owner._pointer)
             owner._pointer = None
+            owner._address = 0
             if owner._snapshot_view is not None:
                 owner._snapshot_view._pointer = None
+                owner._snapshot_view._address = 0
 
     def __del__(self) -> None:
         if self._snapshot_flag == 0 and self._pointer is not None:
             lib.fdb_transaction_destroy_w(self._pointer)
             self._pointer = None
+            self._address = 0
 
     def __repr__(self) -> str:
         kind = "snapshot view" if self._snapshot_flag else "transaction"

@@ -13,7 +13,7 @@ from array import array
 from collections.abc import Generator, Iterable, Sequence
 from typing import Any
 
-from . import _native, errors
+from . import _hot_calls, _native, errors
 from ._capi import ffi, lib
 from .reads import KEY_SIZE_LIMIT, SYSTEM_KEY_SIZE_LIMIT, as_key
 from .transaction import Transaction
@@ -40,8 +40,8 @@ def _checked_value(value: object, what: str = "value") -> bytes:
     return value
 
 
-# Bound once: the attribute lookups cost a few percent of a small transaction.
-_set_w = lib.fdb_transaction_set_w
+# A set in one call that holds the GIL (see hot_calls.c).
+_hot_set = _hot_calls.set
 
 
 def set(tx: Transaction, key: bytes, value: bytes) -> None:  # noqa: A001
@@ -50,10 +50,10 @@ def set(tx: Transaction, key: bytes, value: bytes) -> None:  # noqa: A001
         key = _checked_key(key)
     if type(value) is not bytes or len(value) > VALUE_SIZE_LIMIT:
         value = _checked_value(value)
-    pointer = tx._owner._pointer
-    if pointer is None:
-        pointer = tx.pointer  # raises TransactionCancelled
-    _set_w(pointer, key, len(key), value, len(value))
+    address = tx._owner._address
+    if not address:
+        tx.pointer  # noqa: B018 — raises TransactionCancelled
+    _hot_set(address, key, value)
 
 
 def set_many(tx: Transaction, keys: Sequence[bytes], values: bytes | Sequence[bytes] = b"") -> None:
