@@ -46,10 +46,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from _report import cell, log, reproduce_command  # noqa: E402
-from found._capi import ffi, lib  # noqa: E402
+from found._capi import lib  # noqa: E402
 
 import found  # noqa: E402
 import found._native as native  # noqa: E402
+from found import _hot_calls  # noqa: E402
 
 # The official binding runs on found's engine: load that library before `fdb` looks for
 # one, and let `fdb` select the API version and start the network before the first
@@ -266,20 +267,17 @@ class Bench:
             tx.close()
             return elapsed
 
-        async def raw_cffi(chunk: Sequence[bytes]) -> int:
+        async def raw_native(chunk: Sequence[bytes]) -> int:
             tx = found.create_transaction(db)
-            pointer, buffer, out = tx.pointer, tx._buffer, tx._out
-            found_get, unpack = lib.found_get, ffi.unpack
+            address, native_get = tx._address, _hot_calls.get
             start = perf_ns()
             for key in chunk:
-                length = found_get(pointer, key, len(key), 0, buffer, out)
-                if length >= 0:
-                    unpack(buffer, length)
+                native_get(address, key, 0)
             elapsed = perf_ns() - start
             tx.close()
             return elapsed
 
-        variants = {"awaited": awaited, "def": plain_def, "send": driven, "cffi": raw_cffi}
+        variants = {"awaited": awaited, "def": plain_def, "send": driven, "native": raw_native}
         seconds = await alternate(variants, chunked(keys, self.chunk), rep)
         self.record("b", {name: s / len(keys) * 1e6 for name, s in seconds.items()})
 
@@ -579,15 +577,12 @@ def sync_get(tx: found.Transaction, key: bytes) -> bytes | None:
     top is figure (b)."""
     if type(key) is not bytes:
         key = found.reads.as_key(key)
-    pointer = tx._owner._pointer
-    if pointer is None:
+    address = tx._owner._address
+    if not address:
         raise found.errors.TransactionCancelled("the transaction was closed")
-    buffer = tx._buffer
-    length = lib.found_get(pointer, key, len(key), tx._snapshot_flag, buffer, tx._out)
-    if length >= 0:
-        return ffi.unpack(buffer, length)
-    if length == -1:
-        return None
+    result = _hot_calls.get(address, key, tx._snapshot_flag)
+    if type(result) is not int:
+        return result
     raise AssertionError("the engine did not answer the get at once")
 
 
@@ -661,20 +656,20 @@ def render(bench: Bench) -> str:
     if "b" in results:
         reps = results["b"]
         overhead = statistics.median(rep["awaited"] - rep["def"] for rep in reps)
-        over_cffi = statistics.median(rep["awaited"] - rep["cffi"] for rep in reps)
+        over_native = statistics.median(rep["awaited"] - rep["native"] for rep in reps)
         over_send = statistics.median(rep["awaited"] - rep["send"] for rep in reps)
         verdict = "<= 0.5 µs " + ("met" if overhead <= 0.5 else "MISSED")
         lines.append("")
         lines.append(
             "  b  await overhead (µs per get, median of reps): awaited found.get "
             f"{median_of(reps, 'awaited'):.3f}, same code as a def {median_of(reps, 'def'):.3f}, "
-            f"driven by .send(None) {median_of(reps, 'send'):.3f}, raw cffi found_get "
-            f"{median_of(reps, 'cffi'):.3f}"
+            f"driven by .send(None) {median_of(reps, 'send'):.3f}, raw native get "
+            f"{median_of(reps, 'native'):.3f}"
         )
         lines.append(f"     awaited - def       {overhead:+.3f} µs   target {verdict}")
         lines.append(f"     awaited - send      {over_send:+.3f} µs")
         lines.append(
-            f"     awaited - raw cffi  {over_cffi:+.3f} µs   (all of found's Python layer)"
+            f"     awaited - native    {over_native:+.3f} µs   (all of found's Python layer)"
         )
     lines.append("")
     lines.append(
