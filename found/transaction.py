@@ -27,7 +27,8 @@ _per_thread = threading.local()
 
 
 def _address_of(pointer: object) -> int:
-    return int(ffi.cast("uintptr_t", pointer))
+    """A C pointer as the int found._hot_calls takes; 0 for None (a closed transaction)."""
+    return 0 if pointer is None else int(ffi.cast("uintptr_t", pointer))
 
 
 def _thread_scratch() -> tuple[object, object]:

@@ -56,6 +56,8 @@ async def test_get_and_set_on_a_closed_transaction_raise_cancelled(db):
         await found.get(tx, b"k")
     with pytest.raises(errors.TransactionCancelled):
         await found.get(snapshot, b"k")
+    with pytest.raises(errors.TransactionCancelled):  # a view made after the close
+        await found.get(tx.snapshot, b"k")
     with pytest.raises(errors.TransactionCancelled):
         found.set(tx, b"k", b"v")
 
@@ -64,6 +66,10 @@ async def test_the_module_checks_its_arguments(db):
     tx = found.create_transaction(db)
     address = tx._address
     assert address > 0
+    with pytest.raises(OverflowError):
+        _hot_calls.get(-address, b"k", 0)
+    with pytest.raises(TypeError, match="address must be an int"):
+        _hot_calls.get(str(address), b"k", 0)
     with pytest.raises(TypeError, match="expected bytes, got str"):
         _hot_calls.get(address, "k", 0)
     with pytest.raises(TypeError, match="expected bytes, got bytearray"):

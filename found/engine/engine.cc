@@ -947,7 +947,8 @@ std::vector<std::function<void()>> Engine::process_commits(
                                       std::make_move_iterator(request.write_ranges.end()));
         request.write_ranges.clear();
         if (!memory_) {
-            logged.write_ranges = std::move(written); /* for other processes */
+            /* For other processes; the points are lent to the record and taken back. */
+            logged.write_ranges = std::move(written);
             std::swap(logged.write_points, request.write_points);
             Wal::encode(logged, &records);
             written = std::move(logged.write_ranges); /* not needed past the log */

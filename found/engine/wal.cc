@@ -71,6 +71,7 @@ uint32_t get_u32(const char* p) {
     return v;
 }
 
+/* Wal::decode (which the engine's tests call too). */
 bool decode_payload(const char* p, size_t n, LoggedCommit* commit) {
     if (n < 12) return false;
     uint64_t version;

@@ -42,18 +42,29 @@ static PyObject* hot_bind(PyObject* self, PyObject* address) {
     Py_RETURN_NONE;
 }
 
-/* The transaction's address (an int, never 0) and a bytes object of at most INT_MAX bytes. */
-static int transaction_and_bytes(const char* what, PyObject* address, PyObject* bytes, void** tr,
-                                 const uint8_t** data, int* length) {
+/* The transaction: its address, a positive int (found.Transaction._address). */
+static int as_transaction(const char* what, PyObject* address, void** tr) {
     if (calls == NULL) {
         PyErr_Format(PyExc_RuntimeError, "%s: found._hot_calls is not bound", what);
         return -1;
     }
-    *tr = PyLong_AsVoidPtr(address);
-    if (*tr == NULL) {
-        if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "%s: a null transaction", what);
+    if (!PyLong_Check(address)) {
+        PyErr_Format(PyExc_TypeError, "%s: the transaction's address must be an int, not %.80s",
+                     what, Py_TYPE(address)->tp_name);
         return -1;
     }
+    const unsigned long long value = PyLong_AsUnsignedLongLong(address); /* < 0: OverflowError */
+    if (value == (unsigned long long)-1 && PyErr_Occurred()) return -1;
+    if (value == 0) {
+        PyErr_Format(PyExc_ValueError, "%s: a null transaction", what);
+        return -1;
+    }
+    *tr = (void*)(uintptr_t)value;
+    return 0;
+}
+
+/* A bytes object's bytes, at most INT_MAX of them (the C API's lengths are ints). */
+static int as_bytes(const char* what, PyObject* bytes, const uint8_t** data, int* length) {
     if (!PyBytes_CheckExact(bytes)) {
         PyErr_Format(PyExc_TypeError, "%s: expected bytes, got %.80s", what, Py_TYPE(bytes)->tp_name);
         return -1;
@@ -80,7 +91,8 @@ static PyObject* hot_get(PyObject* self, PyObject* const* args, Py_ssize_t nargs
     void* tr;
     const uint8_t* key;
     int key_length;
-    if (transaction_and_bytes("get", args[0], args[1], &tr, &key, &key_length)) return NULL;
+    if (as_transaction("get", args[0], &tr) || as_bytes("get", args[1], &key, &key_length))
+        return NULL;
     const int snapshot = PyObject_IsTrue(args[2]);
     if (snapshot < 0) return NULL;
     void* future = calls->transaction_get(tr, key, key_length, snapshot);
@@ -107,13 +119,11 @@ static PyObject* hot_set(PyObject* self, PyObject* const* args, Py_ssize_t nargs
         return NULL;
     }
     void* tr;
-    const uint8_t* key;
-    int key_length;
-    if (transaction_and_bytes("set", args[0], args[1], &tr, &key, &key_length)) return NULL;
-    void* unused;
-    const uint8_t* value;
-    int value_length;
-    if (transaction_and_bytes("set", args[0], args[2], &unused, &value, &value_length)) return NULL;
+    const uint8_t *key, *value;
+    int key_length, value_length;
+    if (as_transaction("set", args[0], &tr) || as_bytes("set", args[1], &key, &key_length) ||
+        as_bytes("set", args[2], &value, &value_length))
+        return NULL;
     calls->transaction_set(tr, key, key_length, value, value_length);
     Py_RETURN_NONE;
 }
