@@ -31,7 +31,8 @@ threshold of 64 KiB so that checkpoints keep running while it is measured.
     5  W2 durable latency p99 while checkpoints run      (raw fdatasync p99 alongside)  ms
     6  W4 bulk load                        vs  LMDB sync=True, RocksDB sync=True     keys/s
     7  disk bytes per key after a checkpoint  vs  SQLite (WAL, synchronous=FULL)      B/key
-    8  open the loaded database, after a checkpoint and by log replay
+    8  open the loaded database, after a checkpoint, by log replay, and from its snapshot
+       plus a log one batch short of the checkpoint size (the worst case after a crash)
                                            (reading the same files once alongside)   s
 """
 
@@ -447,6 +448,28 @@ async def child_open(parameters: dict) -> dict:
     return {"open_s": seconds, "status": status}
 
 
+async def child_fill(parameters: dict) -> dict:
+    """Run with checkpoints off: rewrites random keys in durable batches of 1000 until the
+    log is one batch short of `below` bytes (the size at which a checkpoint would start) —
+    the longest log an open can find after a crash."""
+    data = Dataset(parameters["keys"])
+    rng = data.stream(11)
+    db = await found.open(parameters["directory"])
+    status = await engine_status(db)
+    batch_bytes = 0
+    while status["log_bytes"] + 2 * batch_bytes < parameters["below"]:
+        before = status["log_bytes"]
+        batch = []
+        for _ in range(1000):
+            index = rng.randrange(data.count)
+            batch.append((data.key(index), data.value(index, 9)))
+        await found.transactional(db, _write_all, batch)
+        status = await engine_status(db)
+        batch_bytes = status["log_bytes"] - before
+    await settle_and_close(db)
+    return {"status": status}
+
+
 async def child_checkpoint(parameters: dict) -> dict:
     """Run with FOUND_CHECKPOINT_BYTES=0: opening starts a checkpoint; times it to its end."""
     start = perf_ns()
@@ -532,7 +555,7 @@ async def child_latency(parameters: dict) -> dict:
 
 
 CHILDREN = {"load": child_load, "open": child_open, "checkpoint": child_checkpoint,
-            "latency": child_latency}
+            "latency": child_latency, "fill": child_fill}
 
 
 def child_main(mode: str, text: str) -> int:
@@ -624,6 +647,22 @@ class Bench:
         opened = run_child("open", {"directory": found_path, "keys": keys})
         result["found.open_s"] = opened["open_s"]
         result["read.open_s"] = read_every_file(found_path)
+
+        # The worst open: the snapshot plus as much log as can pile up before a checkpoint
+        # starts (what a crash just before one leaves). Made on a copy, so that the commit
+        # figures below start from a checkpointed database.
+        full_log = directory / "found-full-log"
+        shutil.copytree(found_path, full_log)
+        filled = run_child("fill", {"directory": str(full_log), "keys": keys,
+                                    "below": opened["status"]["checkpoint_bytes"]},
+                           FOUND_CHECKPOINT_BYTES=CHECKPOINTS_OFF)
+        self.note("full log bytes", filled["status"]["log_bytes"])
+        worst = run_child("open", {"directory": str(full_log), "keys": keys})
+        if worst["status"]["snapshot_version"] != filled["status"]["snapshot_version"]:
+            raise RuntimeError("the full-log database was checkpointed before its open was timed")
+        result["found.full_log_open_s"] = worst["open_s"]
+        result["read.full_log_open_s"] = read_every_file(full_log)
+        shutil.rmtree(full_log)
 
         if not self.replay_directory.exists():
             log("loading the log-only database (checkpoints off)")
@@ -845,6 +884,8 @@ ROWS = [
         "read its files once", 1.0, at_least=False, absolute=True),
     Row("8", "open, log replay (no checkpoint)", "s", "found.replay_s", "read.replay_s",
         "read its files once", 1.0, at_least=False, absolute=True),
+    Row("8", "open, snapshot + a full log", "s", "found.full_log_open_s",
+        "read.full_log_open_s", "read its files once", 1.0, at_least=False, absolute=True),
     # references (no target)
     Row("", "raw fdatasync, 8 threads x 8 files", "syncs/s", "raw8", "raw@raw8",
         "append+fdatasync"),
@@ -952,6 +993,10 @@ def render_notes(bench: Bench) -> list[str]:
             f"log, loaded at {bench.notes['log-only load keys/s'][0]:,.0f} keys/s with "
             "checkpoints off; open = found.open + first get in a fresh process"
         )
+    if "full log bytes" in bench.notes:
+        sizes = ", ".join(f"{value / 2**20:.1f}" for value in bench.notes["full log bytes"])
+        lines.append(f"  8: snapshot + a full log: the checkpointed database, then random keys "
+                     f"rewritten with checkpoints off up to {sizes} MiB of log")
     return lines
 
 

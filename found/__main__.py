@@ -60,7 +60,8 @@ def _print_status(status: dict) -> None:
     print(f"location        {status['location']}")
     print(f"keys            {status['keys']:,}")  # system keys included
     print(f"bytes           {status['bytes']:,} (keys + values)")
-    print(f"log bytes       {status['log_bytes']:,}")
+    threshold = status["checkpoint_bytes"]
+    print(f"log bytes       {status['log_bytes']:,} (a checkpoint starts at {threshold:,})")
     print(f"snapshot bytes  {status['snapshot_bytes']:,} (version {status['snapshot_version']})")
     print(f"last checkpoint {when}")
 

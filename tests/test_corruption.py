@@ -94,6 +94,7 @@ async def test_checkpointed_database_reopens_with_the_same_data_and_a_small_log(
     result = run_python("-m", "found", "stats", str(tmp_path))
     assert result.returncode == 0
     assert re.search(r"^keys\s+51$", result.stdout, re.M)  # 50 keys + \xff/coordinators
+    assert re.search(r"^log bytes\s+16 \(a checkpoint starts at 67,108,864\)$", result.stdout, re.M)
 
 
 async def test_a_rotation_interrupted_before_its_rename_leaves_the_log_whole(tmp_path):

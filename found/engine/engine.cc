@@ -1300,6 +1300,7 @@ std::string Engine::status_json() {
            ",\"applied_version\":" + std::to_string(applied_version_) +
            ",\"snapshot_version\":" + std::to_string(snapshot_version_) +
            ",\"snapshot_bytes\":" + std::to_string(snapshot_bytes) +
+           ",\"checkpoint_bytes\":" + std::to_string(knobs().checkpoint_bytes) +
            ",\"checkpoints\":" + std::to_string(checkpoints_) +
            ",\"last_checkpoint_unix\":" + std::to_string(last_checkpoint_unix) +
            ",\"checkpoint_running\":" + (checkpoint_running_.load() ? "true" : "false") +
