@@ -87,6 +87,44 @@ async def test_flipped_byte_in_the_snapshot_refuses_to_open(tmp_path):
     assert verify_cli(tmp_path).returncode == 1
 
 
+async def test_a_truncated_snapshot_refuses_to_open(tmp_path):
+    await make_database(tmp_path, 40, checkpoint=True)
+    snapshot = tmp_path / "snapshot.dat"
+    data = snapshot.read_bytes()
+    for keep in (10, len(data) // 2, len(data) - 1):
+        snapshot.write_bytes(data[:keep])
+        with pytest.raises(errors.FileCorrupt, match="snapshot"):
+            await found.open(str(tmp_path))
+    snapshot.write_bytes(data)
+    assert len(await keys_in(tmp_path)) == 40
+
+
+async def test_a_snapshot_of_blocks_larger_than_a_read_reopens_whole(tmp_path):
+    """The engine reads a snapshot a few MiB at a time: a block of 256 rows of 90 KB values
+    (23 MB) is more than one read, and the blocks after it start mid-buffer."""
+    def value(index: int) -> bytes:
+        return bytes([index % 251]) * 89_990 + b"%010d" % index
+
+    db = await found.open(str(tmp_path))
+    for first in range(0, 300, 100):
+        async with found.transaction(db) as tx:
+            for index in range(first, first + 100):
+                found.set(tx, b"big%04d" % index, value(index))
+    db.close()
+    result = run_python("-m", "found", "checkpoint", str(tmp_path), timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "snapshot.dat").stat().st_size > 25 * 2**20
+    db = await found.open(str(tmp_path))
+    try:
+        rows = await found.transactional(
+            db, lambda tx: found.all(found.query(tx, b"big", b"bih"))
+        )
+    finally:
+        db.close()
+    assert [key for key, _ in rows] == [b"big%04d" % index for index in range(300)]
+    assert all(row_value == value(index) for index, (_, row_value) in enumerate(rows))
+
+
 async def test_checkpointed_database_reopens_with_the_same_data_and_a_small_log(tmp_path):
     await make_database(tmp_path, 50, checkpoint=True)
     assert (tmp_path / "wal.log").stat().st_size == 16  # header only: all in the snapshot

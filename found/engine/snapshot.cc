@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "crc32c.h"
 #include "errors.h"
 #include "writeback.h"
@@ -124,6 +126,52 @@ void SnapshotWriter::abandon() {
     unlink((dir_ + "/snapshot.tmp").c_str());
 }
 
+namespace {
+
+/* Reads a file front to back through one buffer of a few MiB, refilled as it is consumed:
+ * a snapshot is parsed block by block as it streams in. Reading it whole first meant a
+ * string the size of the file (124 MiB for 1M keys) to zero, fault in, fill and free. */
+class StreamReader {
+public:
+    explicit StreamReader(int fd) : fd_(fd) {}
+
+    /* Makes the next `n` bytes readable at data(); false when the file ends first or a
+     * read fails (error() then says why). */
+    bool want(size_t n) {
+        if (end_ - at_ >= n) return true;
+        if (at_ > 0) { /* keep the unread part (at most one block) at the front */
+            memmove(&buffer_[0], buffer_.data() + at_, end_ - at_);
+            end_ -= at_;
+            offset_ += at_;
+            at_ = 0;
+        }
+        if (buffer_.size() < std::max(n, kChunk)) buffer_.resize(std::max(n, kChunk));
+        while (end_ < n) {
+            const ssize_t got = pread(fd_, &buffer_[end_], buffer_.size() - end_, (off_t)(offset_ + end_));
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) error_ = errno;
+            if (got <= 0) return false;
+            end_ += (size_t)got;
+        }
+        return true;
+    }
+    const char* data() const { return buffer_.data() + at_; }
+    void consume(size_t n) { at_ += n; }
+    /* The file offset of data(). */
+    uint64_t position() const { return offset_ + at_; }
+    int error() const { return error_; }
+
+private:
+    static constexpr size_t kChunk = 4 << 20;
+    int fd_;
+    std::string buffer_;
+    uint64_t offset_ = 0; /* file offset of buffer_[0] */
+    size_t at_ = 0, end_ = 0;
+    int error_ = 0;
+};
+
+}  // namespace
+
 int load_snapshot(const std::string& dir,
                   const std::function<void(std::string&&, std::string&&)>& row, int64_t* version,
                   int64_t* bytes, std::string* message) {
@@ -137,74 +185,77 @@ int load_snapshot(const std::string& dir,
         return kIoError;
     }
     struct stat st;
-    std::string data;
-    if (fstat(fd, &st) == 0) {
-        data.resize((size_t)st.st_size);
-        size_t done = 0;
-        while (done < data.size()) {
-            ssize_t n = pread(fd, &data[done], data.size() - done, (off_t)done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            done += (size_t)n;
-        }
-        data.resize(done);
+    if (fstat(fd, &st) != 0) {
+        *message = "cannot stat " + path + ": " + strerror(errno);
+        close(fd);
+        return kIoError;
     }
+    const uint64_t size = (uint64_t)st.st_size;
+    StreamReader in(fd);
+    const int rc = [&]() -> int {
+        auto corrupt = [&](uint64_t offset, const std::string& why) {
+            if (in.error()) {
+                *message = "cannot read " + path + ": " + strerror(in.error());
+                return kIoError;
+            }
+            *message = path + ": " + why + " at byte offset " + std::to_string(offset) +
+                       " (the snapshot is corrupt)";
+            return kFileCorrupt;
+        };
+        if (!in.want(kHeaderSize) || memcmp(in.data(), kMagic, 8) != 0)
+            return corrupt(0, "not a found snapshot (bad header)");
+        if (get_u32(in.data() + 8) != kFormat) {
+            *message = path + " has snapshot format " + std::to_string(get_u32(in.data() + 8)) +
+                       ", this engine reads format " + std::to_string(kFormat);
+            return kFileCorrupt;
+        }
+        const int64_t snapshot_version = (int64_t)get_u64(in.data() + 16);
+        uint32_t whole = crc32c(0, in.data(), kHeaderSize); /* of everything before the trailer */
+        in.consume(kHeaderSize);
+        uint64_t keys = 0;
+        for (;;) {
+            const uint64_t at = in.position();
+            if (!in.want(8)) return corrupt(at, "truncated (no trailer)");
+            const uint32_t length = get_u32(in.data());
+            if (length == kTrailerMark) {
+                if (at + 24 != size || !in.want(24)) return corrupt(at, "bad trailer");
+                if (get_u32(in.data() + 4) != whole) return corrupt(at, "checksum mismatch");
+                if (get_u64(in.data() + 8) != keys) return corrupt(at, "key count mismatch");
+                if (memcmp(in.data() + 16, kEnd, 8) != 0) return corrupt(at, "bad trailer");
+                *version = snapshot_version;
+                return 0;
+            }
+            if (length > size - at - 8 || !in.want(8 + (size_t)length))
+                return corrupt(at, "block runs past the end");
+            const char* p = in.data() + 8;
+            if (crc32c(0, p, length) != get_u32(in.data() + 4)) return corrupt(at, "checksum mismatch");
+            whole = crc32c(whole, in.data(), 8 + (size_t)length);
+            if (length < 4) return corrupt(at, "bad block");
+            const uint32_t count = get_u32(p);
+            size_t pos = 4;
+            for (uint32_t i = 0; i < count; i++) {
+                if (pos + 4 > length) return corrupt(at, "bad block");
+                uint32_t key_length = get_u32(p + pos);
+                pos += 4;
+                if (key_length > length - pos) return corrupt(at, "bad block");
+                std::string key(p + pos, key_length);
+                pos += key_length;
+                if (pos + 4 > length) return corrupt(at, "bad block");
+                uint32_t value_length = get_u32(p + pos);
+                pos += 4;
+                if (value_length > length - pos) return corrupt(at, "bad block");
+                std::string value(p + pos, value_length);
+                pos += value_length;
+                row(std::move(key), std::move(value));
+            }
+            if (pos != length) return corrupt(at, "bad block");
+            keys += count;
+            in.consume(8 + (size_t)length);
+        }
+    }();
     close(fd);
-    auto corrupt = [&](size_t offset, const std::string& why) {
-        *message = path + ": " + why + " at byte offset " + std::to_string(offset) +
-                   " (the snapshot is corrupt)";
-        return kFileCorrupt;
-    };
-    if (data.size() < kHeaderSize || memcmp(data.data(), kMagic, 8) != 0)
-        return corrupt(0, "not a found snapshot (bad header)");
-    if (get_u32(data.data() + 8) != kFormat) {
-        *message = path + " has snapshot format " + std::to_string(get_u32(data.data() + 8)) +
-                   ", this engine reads format " + std::to_string(kFormat);
-        return kFileCorrupt;
-    }
-    const int64_t snapshot_version = (int64_t)get_u64(data.data() + 16);
-    size_t at = kHeaderSize;
-    uint64_t keys = 0;
-    for (;;) {
-        if (at + 8 > data.size()) return corrupt(at, "truncated (no trailer)");
-        const uint32_t length = get_u32(data.data() + at);
-        if (length == kTrailerMark) {
-            if (at + 24 != data.size()) return corrupt(at, "bad trailer");
-            const uint32_t whole = crc32c(0, data.data(), at);
-            if (get_u32(data.data() + at + 4) != whole) return corrupt(at, "checksum mismatch");
-            if (get_u64(data.data() + at + 8) != keys) return corrupt(at, "key count mismatch");
-            if (memcmp(data.data() + at + 16, kEnd, 8) != 0) return corrupt(at, "bad trailer");
-            break;
-        }
-        if (length > data.size() - at - 8) return corrupt(at, "block runs past the end");
-        const char* p = data.data() + at + 8;
-        if (crc32c(0, p, length) != get_u32(data.data() + at + 4))
-            return corrupt(at, "checksum mismatch");
-        if (length < 4) return corrupt(at, "bad block");
-        const uint32_t count = get_u32(p);
-        size_t pos = 4;
-        for (uint32_t i = 0; i < count; i++) {
-            if (pos + 4 > length) return corrupt(at, "bad block");
-            uint32_t key_length = get_u32(p + pos);
-            pos += 4;
-            if (key_length > length - pos) return corrupt(at, "bad block");
-            std::string key(p + pos, key_length);
-            pos += key_length;
-            if (pos + 4 > length) return corrupt(at, "bad block");
-            uint32_t value_length = get_u32(p + pos);
-            pos += 4;
-            if (value_length > length - pos) return corrupt(at, "bad block");
-            std::string value(p + pos, value_length);
-            pos += value_length;
-            row(std::move(key), std::move(value));
-        }
-        if (pos != length) return corrupt(at, "bad block");
-        keys += count;
-        at += 8 + length;
-    }
-    *version = snapshot_version;
-    *bytes = (int64_t)data.size();
-    return 0;
+    if (rc == 0) *bytes = (int64_t)size;
+    return rc;
 }
 
 }  // namespace found

@@ -259,12 +259,15 @@ void Store::write(Key&& key, const std::string* value, std::string* value_to_tak
 
 void Store::load_sorted(std::string&& key, std::string&& value) {
     const uint64_t hash = index_.hash_of(key);
-    if (index_.find(key, hash)) return; /* a snapshot holds each key once */
+    auto last = tree_.end();
+    const bool in_order = tree_.size() == 0 || (--last)->key < key;
+    /* A snapshot holds each key once, in order: only a key out of order can be one seen
+     * before, so only such a key is looked up before it is inserted. */
+    if (!in_order && index_.find(key, hash)) return;
     const size_t size = key.size() + value.size();
     StoreEntry* entry =
         new StoreEntry{std::move(key), Versions(VersionedValue{1, true, std::move(value)})};
-    auto last = tree_.end();
-    if (tree_.size() == 0 || (--last)->key < entry->key) tree_.push_back(entry);
+    if (in_order) tree_.push_back(entry);
     else tree_.insert(entry); /* out of order: still correct, just searched */
     index_.insert(hash, entry);
     live_keys_++;
