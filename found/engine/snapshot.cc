@@ -233,19 +233,19 @@ int load_snapshot(const std::string& dir,
             if (length < 4) return corrupt(at, "bad block");
             const uint32_t count = get_u32(p);
             size_t pos = 4;
+            /* One length-prefixed field of the row at pos; false when it runs past the block. */
+            auto field = [&](std::string* out) {
+                if (pos + 4 > length) return false;
+                const uint32_t field_length = get_u32(p + pos);
+                pos += 4;
+                if (field_length > length - pos) return false;
+                out->assign(p + pos, field_length);
+                pos += field_length;
+                return true;
+            };
             for (uint32_t i = 0; i < count; i++) {
-                if (pos + 4 > length) return corrupt(at, "bad block");
-                uint32_t key_length = get_u32(p + pos);
-                pos += 4;
-                if (key_length > length - pos) return corrupt(at, "bad block");
-                std::string key(p + pos, key_length);
-                pos += key_length;
-                if (pos + 4 > length) return corrupt(at, "bad block");
-                uint32_t value_length = get_u32(p + pos);
-                pos += 4;
-                if (value_length > length - pos) return corrupt(at, "bad block");
-                std::string value(p + pos, value_length);
-                pos += value_length;
+                std::string key, value;
+                if (!field(&key) || !field(&value)) return corrupt(at, "bad block");
                 row(std::move(key), std::move(value));
             }
             if (pos != length) return corrupt(at, "bad block");
