@@ -195,8 +195,6 @@ int found_notifier_drain(found_notifier* n, uintptr_t* out, int capacity);
 void found_notifier_free(found_notifier* n);
 fdb_error_t found_future_notify(FDBFuture* f, found_notifier* n);
 
-int found_get(FDBTransaction* tr, const uint8_t* key, int key_length, int snapshot,
-              char* buffer, FDBFuture** out_future);
 int found_take_value(FDBFuture* f, char* buffer);
 int found_read_version(FDBTransaction* tr, int64_t* out_version, FDBFuture** out_future);
 int found_database_get(FDBDatabase* db, const uint8_t* key, int key_length, char* buffer,
@@ -339,15 +337,6 @@ static int found_take_value(FDBFuture* f, char* buffer) {
     else { memcpy(buffer, value, (size_t)length); result = length; }
     p_future_destroy(f);
     return result;
-}
-
-/* A get answered at once: as found_take_value. Otherwise -2 and the pending future in
- * *out_future (the caller awaits it, then calls found_take_value). */
-static int found_get(FDBTransaction* tr, const uint8_t* key, int key_length, int snapshot,
-                     char* buffer, FDBFuture** out_future) {
-    FDBFuture* f = p_transaction_get(tr, key, key_length, snapshot);
-    if (!p_future_is_ready(f)) { *out_future = f; return -2; }
-    return found_take_value(f, buffer);
 }
 
 /* One key read in a snapshot transaction of its own, in one call: as found_take_value

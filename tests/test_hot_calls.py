@@ -76,6 +76,8 @@ async def test_the_module_checks_its_arguments(db):
         _hot_calls.set(address, b"k", bytearray(b"v"))
     with pytest.raises(TypeError, match="takes 3 arguments"):
         _hot_calls.get(address, b"k")
+    with pytest.raises(TypeError, match=r"set\(transaction, key, value\) takes 3 .* \(4 given\)"):
+        _hot_calls.set(address, b"k", b"v", b"extra")
     with pytest.raises(ValueError, match="null transaction"):
         _hot_calls.set(0, b"k", b"v")
     _hot_calls.set(address, b"k", b"v")  # the module's set is the transaction's

@@ -1394,7 +1394,7 @@ std::map<std::string, std::string> Transaction::special_rows() {
                               const PointKeys& points) {
         for (size_t i = 0; i < points.size(); i++) {
             std::string key(points[i]);
-            ranges.push_back({key, key + std::string(1, '\0')});
+            ranges.push_back({key, key_after(key)});
         }
         std::sort(ranges.begin(), ranges.end(),
                   [](const KeyRange& a, const KeyRange& b) { return a.begin < b.begin; });

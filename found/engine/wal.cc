@@ -71,65 +71,6 @@ uint32_t get_u32(const char* p) {
     return v;
 }
 
-/* Wal::decode (which the engine's tests call too). */
-bool decode_payload(const char* p, size_t n, LoggedCommit* commit) {
-    if (n < 12) return false;
-    uint64_t version;
-    memcpy(&version, p, 8);
-    commit->version = (int64_t)version;
-    uint32_t count = get_u32(p + 8);
-    size_t at = 12;
-    commit->mutations.clear();
-    commit->mutations.reserve(count);
-    for (uint32_t i = 0; i < count; i++) {
-        if (at + 5 > n) return false;
-        uint8_t type = (uint8_t)p[at];
-        if (type > LoggedMutation::kClearRange) return false;
-        uint32_t key_length = get_u32(p + at + 1);
-        at += 5;
-        if (key_length > n - at) return false;
-        std::string key(p + at, key_length);
-        at += key_length;
-        if (at + 4 > n) return false;
-        uint32_t param_length = get_u32(p + at);
-        at += 4;
-        if (param_length > n - at) return false;
-        std::string param(p + at, param_length);
-        at += param_length;
-        commit->mutations.push_back({(LoggedMutation::Type)type, std::move(key), std::move(param)});
-    }
-    commit->write_ranges.clear();
-    commit->write_points.clear();
-    if (at == n) return true; /* no ranges (format 1) */
-    if (at + 4 > n) return false;
-    uint32_t ranges = get_u32(p + at);
-    at += 4;
-    commit->write_ranges.reserve(ranges);
-    for (uint32_t i = 0; i < ranges; i++) {
-        if (at + 5 > n) return false;
-        const uint8_t kind = (uint8_t)p[at];
-        const uint32_t first = get_u32(p + at + 1);
-        at += 5;
-        if (kind == 0) {
-            if (first >= commit->mutations.size()) return false;
-            commit->write_points.add(commit->mutations[first].key);
-        } else if (kind == 1) {
-            if (first > n - at) return false;
-            std::string begin(p + at, first);
-            at += first;
-            if (at + 4 > n) return false;
-            const uint32_t end_length = get_u32(p + at);
-            at += 4;
-            if (end_length > n - at) return false;
-            commit->write_ranges.push_back({std::move(begin), std::string(p + at, end_length)});
-            at += end_length;
-        } else {
-            return false;
-        }
-    }
-    return at == n;
-}
-
 /* Whether a whole, checksummed, decodable record starts anywhere after `from`: then a bad
  * record before it is damage in the middle of the log, not a torn tail. */
 bool valid_record_after(const std::string& contents, size_t from) {
@@ -139,7 +80,7 @@ bool valid_record_after(const std::string& contents, size_t from) {
         const char* payload = contents.data() + at + kRecordHeaderSize;
         if (crc32c(0, payload, length) != get_u32(contents.data() + at + 4)) continue;
         LoggedCommit unused;
-        if (decode_payload(payload, length, &unused)) return true;
+        if (Wal::decode(payload, length, &unused)) return true;
     }
     return false;
 }
@@ -251,8 +192,62 @@ void Wal::encode(const LoggedCommit& commit, std::string* out) {
     memcpy(&(*out)[start + 4], &crc, 4);
 }
 
-bool Wal::decode(const char* payload, size_t length, LoggedCommit* commit) {
-    return decode_payload(payload, length, commit);
+bool Wal::decode(const char* p, size_t n, LoggedCommit* commit) {
+    if (n < 12) return false;
+    uint64_t version;
+    memcpy(&version, p, 8);
+    commit->version = (int64_t)version;
+    uint32_t count = get_u32(p + 8);
+    size_t at = 12;
+    commit->mutations.clear();
+    commit->mutations.reserve(count);
+    for (uint32_t i = 0; i < count; i++) {
+        if (at + 5 > n) return false;
+        uint8_t type = (uint8_t)p[at];
+        if (type > LoggedMutation::kClearRange) return false;
+        uint32_t key_length = get_u32(p + at + 1);
+        at += 5;
+        if (key_length > n - at) return false;
+        std::string key(p + at, key_length);
+        at += key_length;
+        if (at + 4 > n) return false;
+        uint32_t param_length = get_u32(p + at);
+        at += 4;
+        if (param_length > n - at) return false;
+        std::string param(p + at, param_length);
+        at += param_length;
+        commit->mutations.push_back({(LoggedMutation::Type)type, std::move(key), std::move(param)});
+    }
+    commit->write_ranges.clear();
+    commit->write_points.clear();
+    if (at == n) return true; /* no ranges (format 1) */
+    if (at + 4 > n) return false;
+    uint32_t ranges = get_u32(p + at);
+    at += 4;
+    commit->write_ranges.reserve(ranges);
+    for (uint32_t i = 0; i < ranges; i++) {
+        if (at + 5 > n) return false;
+        const uint8_t kind = (uint8_t)p[at];
+        const uint32_t first = get_u32(p + at + 1);
+        at += 5;
+        if (kind == 0) {
+            if (first >= commit->mutations.size()) return false;
+            commit->write_points.add(commit->mutations[first].key);
+        } else if (kind == 1) {
+            if (first > n - at) return false;
+            std::string begin(p + at, first);
+            at += first;
+            if (at + 4 > n) return false;
+            const uint32_t end_length = get_u32(p + at);
+            at += 4;
+            if (end_length > n - at) return false;
+            commit->write_ranges.push_back({std::move(begin), std::string(p + at, end_length)});
+            at += end_length;
+        } else {
+            return false;
+        }
+    }
+    return at == n;
 }
 
 int Wal::read_header(int fd, const std::string& path, std::string* message) {
@@ -324,7 +319,7 @@ int Wal::open(const std::string& dir, const std::function<void(LoggedCommit&&)>&
         if (whole) {
             const char* payload = contents.data() + at + kRecordHeaderSize;
             whole = crc32c(0, payload, length) == get_u32(contents.data() + at + 4) &&
-                    decode_payload(payload, length, &commit);
+                    Wal::decode(payload, length, &commit);
         }
         if (!whole) {
             /* A torn tail only if nothing valid follows (a crash tears the last write only;
@@ -392,7 +387,7 @@ int Wal::read(int64_t from, int64_t to, std::vector<LoggedCommit>* out, std::str
         const char* payload = contents.data() + at + kRecordHeaderSize;
         if (length < 12 || length > remaining - kRecordHeaderSize ||
             crc32c(0, payload, length) != get_u32(contents.data() + at + 4) ||
-            !decode_payload(payload, length, &commit)) {
+            !Wal::decode(payload, length, &commit)) {
             *message = dir_ + "/wal.log: damaged record at byte offset " +
                        std::to_string(from + (int64_t)at) + " before the published end of the log";
             return kFileCorrupt;

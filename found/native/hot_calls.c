@@ -79,19 +79,23 @@ static int as_bytes(const char* what, PyObject* bytes, const uint8_t** data, int
     return 0;
 }
 
+/* Whether `nargs` is the 3 that `signature` takes (a TypeError naming it when not). */
+static int three_arguments(const char* signature, Py_ssize_t nargs) {
+    if (nargs == 3) return 0;
+    PyErr_Format(PyExc_TypeError, "%s takes 3 arguments (%zd given)", signature, nargs);
+    return -1;
+}
+
 /* get(transaction, key, snapshot) -> bytes | None | int: the value or None when the get
  * is answered at once (the future destroyed); else an int, the pending future's address
  * (> 0, for the caller to await and destroy), or minus an FDB error code. */
 static PyObject* hot_get(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "get(transaction, key, snapshot) takes 3 arguments");
-        return NULL;
-    }
     void* tr;
     const uint8_t* key;
     int key_length;
-    if (as_transaction("get", args[0], &tr) || as_bytes("get", args[1], &key, &key_length))
+    if (three_arguments("get(transaction, key, snapshot)", nargs) ||
+        as_transaction("get", args[0], &tr) || as_bytes("get", args[1], &key, &key_length))
         return NULL;
     const int snapshot = PyObject_IsTrue(args[2]);
     if (snapshot < 0) return NULL;
@@ -114,14 +118,11 @@ static PyObject* hot_get(PyObject* self, PyObject* const* args, Py_ssize_t nargs
 /* set(transaction, key, value): fdb_transaction_set (its errors surface at commit). */
 static PyObject* hot_set(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "set(transaction, key, value) takes 3 arguments");
-        return NULL;
-    }
     void* tr;
     const uint8_t *key, *value;
     int key_length, value_length;
-    if (as_transaction("set", args[0], &tr) || as_bytes("set", args[1], &key, &key_length) ||
+    if (three_arguments("set(transaction, key, value)", nargs) ||
+        as_transaction("set", args[0], &tr) || as_bytes("set", args[1], &key, &key_length) ||
         as_bytes("set", args[2], &value, &value_length))
         return NULL;
     calls->transaction_set(tr, key, key_length, value, value_length);
